@@ -1,0 +1,120 @@
+//! Element-wise activations and the row softmax, each beside its derivative.
+//!
+//! The derivatives of sigmoid, tanh and softmax are written in terms of the *output*
+//! `y`, which the forward pass already holds, so caches never need the pre-activation.
+
+use ndarray::{Array, Array2, ArrayView, ArrayView2, Axis, Dimension, Zip};
+
+use super::Scalar;
+
+pub fn sigmoid<F: Scalar>(x: F) -> F {
+    // Split on the sign so exp never overflows for large |x|.
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+/// The non-linearities a layer can end in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Tanh,
+    Sigmoid,
+    Relu,
+}
+
+impl Activation {
+    /// y = f(x), element-wise.
+    pub fn forward<F: Scalar, D: Dimension>(self, x: ArrayView<F, D>) -> Array<F, D> {
+        match self {
+            Activation::Identity => x.to_owned(),
+            Activation::Tanh => x.mapv(F::tanh),
+            Activation::Sigmoid => x.mapv(sigmoid),
+            Activation::Relu => x.mapv(|v| v.max(F::zero())),
+        }
+    }
+
+    /// dL/dx from the forward output `y` and dL/dy.
+    pub fn backward<F: Scalar, D: Dimension>(
+        self,
+        y: ArrayView<F, D>,
+        dy: ArrayView<F, D>,
+    ) -> Array<F, D> {
+        let one = F::one();
+        match self {
+            Activation::Identity => dy.to_owned(),
+            // y = tanh(x)      => dx = dy * (1 - y²)
+            Activation::Tanh => Zip::from(&y).and(&dy).map_collect(|&y, &g| g * (one - y * y)),
+            // y = σ(x)         => dx = dy * y (1 - y)
+            Activation::Sigmoid => Zip::from(&y).and(&dy).map_collect(|&y, &g| g * y * (one - y)),
+            // y = max(x, 0)    => dx = dy where y > 0 (the kink at 0 takes the zero branch)
+            Activation::Relu => {
+                Zip::from(&y).and(&dy).map_collect(|&y, &g| if y > F::zero() { g } else { F::zero() })
+            }
+        }
+    }
+}
+
+/// Softmax of each row of `x: [N, K]`, shifted by the row max for stability.
+pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
+    let mut y = x.to_owned();
+    for mut row in y.rows_mut() {
+        let m = row.fold(F::neg_infinity(), |a, &b| a.max(b));
+        row.mapv_inplace(|v| (v - m).exp());
+        let s = row.sum();
+        row.mapv_inplace(|v| v / s);
+    }
+    y
+}
+
+/// Backward of [`softmax_rows`]: dx_i = y_i (dy_i - Σ_j dy_j y_j), row by row.
+pub fn softmax_rows_backward<F: Scalar>(y: ArrayView2<F>, dy: ArrayView2<F>) -> Array2<F> {
+    let dot = (&y * &dy).sum_axis(Axis(1)).insert_axis(Axis(1));
+    &y * &(&dy - &dot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::check_input;
+    use crate::nn::scalar::{randn, seeded_rng};
+    use ndarray::{Array2, array};
+
+    /// Golden values: σ(0) = 1/2, σ(ln 3) = 3/4, tanh(ln 2) = (4-1)/(4+1) = 3/5,
+    /// softmax([ln 1, ln 3]) = [1/4, 3/4].
+    #[test]
+    fn golden_values() {
+        assert_eq!(sigmoid(0.0f64), 0.5);
+        assert!((sigmoid(3f64.ln()) - 0.75).abs() < 1e-12);
+        assert!((sigmoid(-1000.0f64)).abs() < 1e-300 && sigmoid(1000.0f64) == 1.0);
+        let x = array![[2f64.ln()]];
+        assert!((Activation::Tanh.forward(x.view())[[0, 0]] - 0.6).abs() < 1e-12);
+        let s = softmax_rows(array![[0.0f64, 3f64.ln()]].view());
+        assert!((s[[0, 0]] - 0.25).abs() < 1e-12 && (s[[0, 1]] - 0.75).abs() < 1e-12);
+        let r = Activation::Relu.forward(array![[-1.0f64, 2.0]].view());
+        assert_eq!(r, array![[0.0, 2.0]]);
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let mut rng = seeded_rng(1);
+        for act in [Activation::Tanh, Activation::Sigmoid, Activation::Relu, Activation::Identity] {
+            // Keep relu inputs away from the kink, where the derivative does not exist.
+            let x: Array2<f64> = randn((3, 5), 1.0, &mut rng).mapv(|v: f64| v + 0.1 * v.signum());
+            let r: Array2<f64> = randn((3, 5), 1.0, &mut rng);
+            let y = act.forward(x.view());
+            let dx = act.backward(y.view(), r.view());
+            let err = check_input(&x, &dx, |x| (act.forward(x.view()) * &r).sum());
+            assert!(err < 1e-7, "{act:?}: relative error {err}");
+        }
+        let x: Array2<f64> = randn((4, 6), 2.0, &mut rng);
+        let r: Array2<f64> = randn((4, 6), 1.0, &mut rng);
+        let y = softmax_rows(x.view());
+        let dx = softmax_rows_backward(y.view(), r.view());
+        let err = check_input(&x, &dx, |x| (softmax_rows(x.view()) * &r).sum());
+        assert!(err < 1e-7, "softmax: relative error {err}");
+    }
+}

@@ -1,0 +1,549 @@
+//! Whole-sequence forward and backward through time for any [`Cell`], plus the
+//! bidirectional and stacked (deep) wrappers.
+//!
+//! Sequences are time-major: dense inputs `[T, B, D]`, token inputs `[T, B]`, outputs
+//! `[T, B, H]`. An optional 0/1 mask `[T, B]` marks real steps; at a padded step the state
+//! is carried through unchanged, so right-padded batches give each sequence its own final
+//! state, and the backward direction of a [`Bidirectional`] layer starts at each
+//! sequence's real end.
+
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, Zip, concatenate, s};
+
+use super::cell::{Cell, State};
+use super::param::{Module, ParamMut, join};
+use super::{NnError, Scalar};
+
+/// A token id meaning "no input": its one-hot vector is all zeros (the course's x⟨1⟩ = 0⃗).
+pub const NO_TOKEN: usize = usize::MAX;
+
+/// A sequence input: dense vectors, or token ids whose one-hot vectors multiply `W_x`.
+#[derive(Clone, Copy)]
+pub enum SeqInput<'a, F> {
+    Dense(ArrayView3<'a, F>),
+    Tokens(ArrayView2<'a, usize>),
+}
+
+impl<'a, F: Scalar> SeqInput<'a, F> {
+    pub fn len(&self) -> usize {
+        match self {
+            SeqInput::Dense(x) => x.len_of(Axis(0)),
+            SeqInput::Tokens(ids) => ids.nrows(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn batch(&self) -> usize {
+        match self {
+            SeqInput::Dense(x) => x.len_of(Axis(1)),
+            SeqInput::Tokens(ids) => ids.ncols(),
+        }
+    }
+
+    /// The same sequence with time running backwards (a view, no copy).
+    pub fn reversed(&self) -> Self {
+        match *self {
+            SeqInput::Dense(x) => SeqInput::Dense(x.slice_move(s![..;-1, .., ..])),
+            SeqInput::Tokens(ids) => SeqInput::Tokens(ids.slice_move(s![..;-1, ..])),
+        }
+    }
+}
+
+enum InputCache<F> {
+    /// The input flattened to [T·B, D].
+    Dense(Array2<F>),
+    Tokens(Array2<usize>),
+}
+
+/// What [`Recurrent::backward`] needs.
+pub struct SeqCache<F: Scalar, C: Cell<F>> {
+    input: InputCache<F>,
+    steps: Vec<C::Cache>,
+    mask: Option<Array2<F>>,
+    batch: usize,
+}
+
+/// A cell unrolled over time. x: [T, B, D] (or ids [T, B]) -> h: [T, B, H].
+#[derive(Clone, Debug)]
+pub struct Recurrent<C> {
+    pub cell: C,
+}
+
+impl<C> Recurrent<C> {
+    pub fn new(cell: C) -> Self {
+        Self { cell }
+    }
+}
+
+impl<C> Recurrent<C> {
+    /// Runs the sequence from `s0`; returns every step's h, the final state and the cache.
+    pub fn forward<F: Scalar>(
+        &self,
+        input: SeqInput<F>,
+        s0: &State<F>,
+        mask: Option<ArrayView2<F>>,
+    ) -> Result<(Array3<F>, State<F>, SeqCache<F, C>), NnError>
+    where
+        C: Cell<F>,
+    {
+        let (t_len, batch) = (input.len(), input.batch());
+        check_batch(s0, batch, mask, t_len)?;
+        let (xp, input_cache) = self.project(input)?;
+        let mut out = Array3::zeros((t_len, batch, self.cell.hidden_size()));
+        let mut state = s0.clone();
+        let mut steps = Vec::with_capacity(t_len);
+        for t in 0..t_len {
+            let (new, cache) = self.cell.step_projected(xp.slice(s![t * batch..(t + 1) * batch, ..]), &state);
+            state = match mask {
+                Some(m) => new.blend(&state, m.row(t)),
+                None => new,
+            };
+            out.index_axis_mut(Axis(0), t).assign(&state.h);
+            steps.push(cache);
+        }
+        let cache = SeqCache { input: input_cache, steps, mask: mask.map(|m| m.to_owned()), batch };
+        Ok((out, state, cache))
+    }
+
+    /// dh: [T, B, H] (loss gradient on every step's output), `d_last`: gradient arriving at
+    /// the final state (truncated BPTT, or a decoder reading it). Returns dL/dx (None for
+    /// token inputs, whose gradient lands in `W_x`) and dL/d(s0).
+    pub fn backward<F: Scalar>(
+        &mut self,
+        cache: &SeqCache<F, C>,
+        dh: ArrayView3<F>,
+        d_last: Option<&State<F>>,
+    ) -> (Option<Array3<F>>, State<F>)
+    where
+        C: Cell<F>,
+    {
+        let batch = cache.batch;
+        let t_len = cache.steps.len();
+        let gh = self.cell.w_x().value.ncols();
+        let mut ds = d_last.cloned().unwrap_or_else(|| self.cell.zero_state(batch));
+        let mut dxp = Array2::zeros((t_len * batch, gh));
+        for t in (0..t_len).rev() {
+            ds.h += &dh.index_axis(Axis(0), t);
+            let (dxp_t, d_prev) = match &cache.mask {
+                // state_t = m·new + (1-m)·state_{t-1}
+                Some(m) => {
+                    let mt = m.row(t);
+                    let (dxp_t, mut d_prev) = self.cell.backward_projected(&cache.steps[t], &ds.scaled(mt));
+                    d_prev.add(&ds.scaled(mt.mapv(|v| F::one() - v).view()));
+                    (dxp_t, d_prev)
+                }
+                None => self.cell.backward_projected(&cache.steps[t], &ds),
+            };
+            dxp.slice_mut(s![t * batch..(t + 1) * batch, ..]).assign(&dxp_t);
+            ds = d_prev;
+        }
+        // xp = X W_x over all steps at once:  dW_x += Xᵀ dxp,  dX = dxp W_xᵀ
+        let dx = match &cache.input {
+            InputCache::Dense(x) => {
+                let w_x = self.cell.w_x_mut();
+                ndarray::linalg::general_mat_mul(F::one(), &x.t(), &dxp, F::one(), &mut w_x.grad);
+                let dx = dxp.dot(&w_x.value.t());
+                let d = dx.ncols();
+                Some(dx.into_shape_with_order((t_len, batch, d)).expect("[T·B, D] reshapes to [T, B, D]"))
+            }
+            InputCache::Tokens(ids) => {
+                let grad = &mut self.cell.w_x_mut().grad;
+                for (&id, row) in ids.iter().zip(dxp.rows()) {
+                    if id != NO_TOKEN {
+                        let mut g = grad.row_mut(id);
+                        g += &row;
+                    }
+                }
+                None
+            }
+        };
+        (dx, ds)
+    }
+
+    /// xp = X W_x for every step: [T·B, G·H].
+    fn project<F: Scalar>(&self, input: SeqInput<F>) -> Result<(Array2<F>, InputCache<F>), NnError>
+    where
+        C: Cell<F>,
+    {
+        let w_x = &self.cell.w_x().value;
+        match input {
+            SeqInput::Dense(x) => {
+                let (t_len, batch, d) = x.dim();
+                if d != w_x.nrows() {
+                    return Err(NnError::Invalid(format!("input width {d}, the cell expects {}", w_x.nrows())));
+                }
+                let flat = x.as_standard_layout().into_owned().into_shape_with_order((t_len * batch, d)).expect("contiguous");
+                Ok((flat.dot(w_x), InputCache::Dense(flat)))
+            }
+            SeqInput::Tokens(ids) => {
+                let vocab = w_x.nrows();
+                let mut xp = Array2::zeros((ids.len(), w_x.ncols()));
+                for (mut row, &id) in xp.rows_mut().into_iter().zip(ids.iter()) {
+                    if id == NO_TOKEN {
+                        continue;
+                    }
+                    if id >= vocab {
+                        return Err(NnError::Invalid(format!("token id {id} outside a vocabulary of {vocab}")));
+                    }
+                    row.assign(&w_x.row(id));
+                }
+                Ok((xp, InputCache::Tokens(ids.as_standard_layout().into_owned())))
+            }
+        }
+    }
+}
+
+fn check_batch<F: Scalar>(s0: &State<F>, batch: usize, mask: Option<ArrayView2<F>>, t_len: usize) -> Result<(), NnError> {
+    if s0.batch() != batch {
+        return Err(NnError::Invalid(format!("initial state has batch {}, input has {batch}", s0.batch())));
+    }
+    if let Some(m) = mask {
+        if m.dim() != (t_len, batch) {
+            return Err(NnError::Invalid(format!("mask is {:?}, input is [{t_len}, {batch}]", m.dim())));
+        }
+    }
+    Ok(())
+}
+
+impl<F: Scalar, C: Cell<F>> Module<F> for Recurrent<C> {
+    fn visit(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ParamMut<'_, F>)) {
+        self.cell.visit(prefix, f);
+    }
+}
+
+/// Two independent layers, one reading the sequence forwards and one backwards, both from
+/// a zero state. x: [T, B, D] -> [T, B, 2H]: forward h in the first H columns.
+#[derive(Clone, Debug)]
+pub struct Bidirectional<C> {
+    pub fwd: Recurrent<C>,
+    pub bwd: Recurrent<C>,
+}
+
+pub struct BiCache<F: Scalar, C: Cell<F>> {
+    fwd: SeqCache<F, C>,
+    bwd: SeqCache<F, C>,
+}
+
+impl<C> Bidirectional<C> {
+    pub fn new(fwd: C, bwd: C) -> Self {
+        Self { fwd: Recurrent::new(fwd), bwd: Recurrent::new(bwd) }
+    }
+
+    pub fn forward<F: Scalar>(&self, input: SeqInput<F>, mask: Option<ArrayView2<F>>) -> Result<(Array3<F>, BiCache<F, C>), NnError>
+    where
+        C: Cell<F>,
+    {
+        let batch = input.batch();
+        let (hf, _, fwd) = self.fwd.forward(input, &self.fwd.cell.zero_state(batch), mask)?;
+        let mask_rev = mask.map(|m| m.slice_move(s![..;-1, ..]));
+        let (hb_rev, _, bwd) = self.bwd.forward(input.reversed(), &self.bwd.cell.zero_state(batch), mask_rev)?;
+        let out = concatenate![Axis(2), hf, hb_rev.slice(s![..;-1, .., ..])];
+        Ok((out, BiCache { fwd, bwd }))
+    }
+
+    /// dy: [T, B, 2H] -> dx: [T, B, D] (None for token inputs).
+    pub fn backward<F: Scalar>(&mut self, cache: &BiCache<F, C>, dy: ArrayView3<F>) -> Option<Array3<F>>
+    where
+        C: Cell<F>,
+    {
+        let h = self.fwd.cell.hidden_size();
+        let (dxf, _) = self.fwd.backward(&cache.fwd, dy.slice(s![.., .., ..h]), None);
+        let (dxb_rev, _) = self.bwd.backward(&cache.bwd, dy.slice(s![..;-1, .., h..]), None);
+        match (dxf, dxb_rev) {
+            (Some(mut f), Some(b)) => {
+                Zip::from(&mut f).and(&b.slice(s![..;-1, .., ..])).for_each(|a, &b| *a += b);
+                Some(f)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<F: Scalar, C: Cell<F>> Module<F> for Bidirectional<C> {
+    fn visit(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ParamMut<'_, F>)) {
+        self.fwd.visit(&join(prefix, "fwd"), f);
+        self.bwd.visit(&join(prefix, "bwd"), f);
+    }
+}
+
+/// Layers stacked in depth: layer l reads layer l-1's outputs. x: [T, B, D] -> [T, B, H_last].
+#[derive(Clone, Debug)]
+pub struct Stacked<C> {
+    pub layers: Vec<Recurrent<C>>,
+}
+
+pub struct StackCache<F: Scalar, C: Cell<F>> {
+    layers: Vec<SeqCache<F, C>>,
+}
+
+impl<C> Stacked<C> {
+    pub fn new(cells: Vec<C>) -> Self {
+        Self { layers: cells.into_iter().map(Recurrent::new).collect() }
+    }
+
+    pub fn zero_states<F: Scalar>(&self, batch: usize) -> Vec<State<F>>
+    where
+        C: Cell<F>,
+    {
+        self.layers.iter().map(|l| l.cell.zero_state(batch)).collect()
+    }
+
+    /// `states`: one initial state per layer. Returns the top layer's outputs and every
+    /// layer's final state.
+    pub fn forward<F: Scalar>(
+        &self,
+        input: SeqInput<F>,
+        states: &[State<F>],
+        mask: Option<ArrayView2<F>>,
+    ) -> Result<(Array3<F>, Vec<State<F>>, StackCache<F, C>), NnError>
+    where
+        C: Cell<F>,
+    {
+        if states.len() != self.layers.len() {
+            return Err(NnError::Invalid(format!("{} states for {} layers", states.len(), self.layers.len())));
+        }
+        let (first, rest) = self.layers.split_first().ok_or_else(|| NnError::Invalid("a stack needs at least one layer".into()))?;
+        let (mut out, last, cache) = first.forward(input, &states[0], mask)?;
+        let (mut caches, mut finals) = (vec![cache], vec![last]);
+        for (layer, s0) in rest.iter().zip(&states[1..]) {
+            let (h, last, cache) = layer.forward(SeqInput::Dense(out.view()), s0, mask)?;
+            caches.push(cache);
+            finals.push(last);
+            out = h;
+        }
+        Ok((out, finals, StackCache { layers: caches }))
+    }
+
+    /// dy: [T, B, H_last]; `d_last`: gradients on each layer's final state.
+    pub fn backward<F: Scalar>(
+        &mut self,
+        cache: &StackCache<F, C>,
+        dy: ArrayView3<F>,
+        d_last: Option<&[State<F>]>,
+    ) -> (Option<Array3<F>>, Vec<State<F>>)
+    where
+        C: Cell<F>,
+    {
+        let mut d = Some(dy.to_owned());
+        let mut d_states = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter_mut().enumerate().rev() {
+            // Only layer 0 can read tokens, so `d` is Some for every layer above it.
+            let Some(dy_l) = d.take() else { break };
+            let (dx_l, ds0) = layer.backward(&cache.layers[l], dy_l.view(), d_last.map(|s| &s[l]));
+            d_states.push(ds0);
+            d = dx_l;
+        }
+        d_states.reverse();
+        (d, d_states)
+    }
+}
+
+impl<F: Scalar, C: Cell<F>> Module<F> for Stacked<C> {
+    fn visit(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ParamMut<'_, F>)) {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit(&join(prefix, &l.to_string()), f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::{check_input, check_params};
+    use crate::nn::scalar::{randn, seeded_rng};
+    use crate::nn::{Gru, Lstm, Rnn};
+    use ndarray::{Array3, array};
+
+    const T: usize = 4;
+    const B: usize = 3;
+    const D: usize = 2;
+    const H: usize = 3;
+
+    /// A mask where sequence 1 ends after 2 steps and sequence 2 after 3 (right padding).
+    fn mask() -> Array2<f64> {
+        array![[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    }
+
+    /// Loss = Σ h·R1 + Σ h_last·R2 (+ Σ c_last·R3), so both dh and d_last are exercised.
+    fn check_cell<C: Cell<f64>>(make: impl Fn(&mut rand_chacha::ChaCha8Rng) -> C) {
+        let mut rng = seeded_rng(5);
+        let mut layer = Recurrent::new(make(&mut rng));
+        let x: Array3<f64> = randn((T, B, D), 1.0, &mut rng);
+        let r1: Array3<f64> = randn((T, B, H), 1.0, &mut rng);
+        let mut s0 = layer.cell.zero_state(B);
+        s0.h = randn((B, H), 0.5, &mut rng);
+        if let Some(c) = s0.c.as_mut() {
+            *c = randn((B, H), 0.5, &mut rng);
+        }
+        let mut r2 = layer.cell.zero_state(B);
+        r2.h = randn((B, H), 1.0, &mut rng);
+        if let Some(c) = r2.c.as_mut() {
+            *c = randn((B, H), 1.0, &mut rng);
+        }
+        let m = mask();
+        let loss_of = |h: &Array3<f64>, last: &State<f64>| {
+            (h * &r1).sum() + (&last.h * &r2.h).sum() + last.c.as_ref().map_or(0.0, |c| (c * r2.c.as_ref().unwrap()).sum())
+        };
+        for masked in [false, true] {
+            let mk = masked.then(|| m.view());
+            let report = check_params(&mut layer, |l| {
+                l.zero_grad();
+                let (h, last, cache) = l.forward(SeqInput::Dense(x.view()), &s0, mk).unwrap();
+                l.backward(&cache, r1.view(), Some(&r2));
+                loss_of(&h, &last)
+            });
+            assert!(report.max_rel_error < 1e-6, "masked={masked}: {report:?}");
+
+            let (_, _, cache) = layer.forward(SeqInput::Dense(x.view()), &s0, mk).unwrap();
+            let (dx, ds0) = layer.backward(&cache, r1.view(), Some(&r2));
+            let err = check_input(&x, &dx.unwrap(), |x| {
+                let (h, last, _) = layer.forward(SeqInput::Dense(x.view()), &s0, mk).unwrap();
+                loss_of(&h, &last)
+            });
+            assert!(err < 1e-6, "masked={masked}: dx error {err}");
+            let err = check_input(&s0.h, &ds0.h, |h0| {
+                let s = State { h: h0.clone(), c: s0.c.clone() };
+                let (h, last, _) = layer.forward(SeqInput::Dense(x.view()), &s, mk).unwrap();
+                loss_of(&h, &last)
+            });
+            assert!(err < 1e-6, "masked={masked}: dh0 error {err}");
+        }
+    }
+
+    #[test]
+    fn rnn_gradcheck() {
+        check_cell(|r| Rnn::new(D, H, r));
+    }
+
+    #[test]
+    fn lstm_gradcheck() {
+        check_cell(|r| Lstm::new(D, H, r));
+    }
+
+    #[test]
+    fn gru_gradcheck() {
+        check_cell(|r| Gru::new(D, H, r));
+    }
+
+    /// The streaming API and the sequence API are the same function.
+    fn forward_equals_repeated_step<C: Cell<f64>>(cell: C) {
+        let mut rng = seeded_rng(9);
+        let x: Array3<f64> = randn((T, B, D), 1.0, &mut rng);
+        let layer = Recurrent::new(cell);
+        let s0 = layer.cell.zero_state(B);
+        let (h, last, _) = layer.forward(SeqInput::Dense(x.view()), &s0, None).unwrap();
+        let mut s = s0;
+        for t in 0..T {
+            s = layer.cell.step(x.index_axis(Axis(0), t), &s).0;
+            assert!(h.index_axis(Axis(0), t).abs_diff_eq(&s.h, 1e-12));
+        }
+        assert!(last.h.abs_diff_eq(&s.h, 1e-12));
+    }
+
+    #[test]
+    fn sequence_forward_equals_repeated_step() {
+        let mut rng = seeded_rng(2);
+        forward_equals_repeated_step(Rnn::new(D, H, &mut rng));
+        forward_equals_repeated_step(Lstm::new(D, H, &mut rng));
+        forward_equals_repeated_step(Gru::new(D, H, &mut rng));
+    }
+
+    /// Single-step backward (streaming training) against central differences, including dx.
+    #[test]
+    fn step_backward_gradcheck() {
+        let mut rng = seeded_rng(4);
+        let mut cell: Lstm<f64> = Lstm::new(D, H, &mut rng);
+        let x: Array2<f64> = randn((B, D), 1.0, &mut rng);
+        let s0 = State { h: randn((B, H), 0.5, &mut rng), c: Some(randn((B, H), 0.5, &mut rng)) };
+        let r = State { h: randn((B, H), 1.0, &mut rng), c: Some(randn((B, H), 1.0, &mut rng)) };
+        let loss = |s: &State<f64>| (&s.h * &r.h).sum() + (s.c.as_ref().unwrap() * r.c.as_ref().unwrap()).sum();
+        let report = check_params(&mut cell, |c| {
+            c.zero_grad();
+            let (s, cache) = c.step(x.view(), &s0);
+            c.step_backward(x.view(), &cache, &r);
+            loss(&s)
+        });
+        assert!(report.max_rel_error < 1e-6, "{report:?}");
+        let (_, cache) = cell.step(x.view(), &s0);
+        let (dx, _) = cell.step_backward(x.view(), &cache, &r);
+        let err = check_input(&x, &dx, |x| loss(&cell.step(x.view(), &s0).0));
+        assert!(err < 1e-6, "{err}");
+    }
+
+    /// Token inputs: a one-hot x times W_x is the row of W_x; NO_TOKEN is the zero vector.
+    #[test]
+    fn token_input_equals_one_hot_and_gradchecks() {
+        let mut rng = seeded_rng(6);
+        let v = 5;
+        let mut layer = Recurrent::new(Gru::<f64>::new(v, H, &mut rng));
+        let ids = array![[NO_TOKEN, 2, 4], [1, 1, 0], [3, 0, 2]];
+        let mut onehot = Array3::zeros((3, 3, v));
+        for ((t, b), &id) in ids.indexed_iter() {
+            if id != NO_TOKEN {
+                onehot[[t, b, id]] = 1.0;
+            }
+        }
+        let s0 = layer.cell.zero_state(3);
+        let (h_ids, _, _) = layer.forward(SeqInput::Tokens(ids.view()), &s0, None).unwrap();
+        let (h_hot, _, _) = layer.forward(SeqInput::Dense(onehot.view()), &s0, None).unwrap();
+        assert!(h_ids.abs_diff_eq(&h_hot, 1e-12));
+        let r: Array3<f64> = randn((3, 3, H), 1.0, &mut rng);
+        let report = check_params(&mut layer, |l| {
+            l.zero_grad();
+            let (h, _, c) = l.forward(SeqInput::Tokens(ids.view()), &s0, None).unwrap();
+            l.backward(&c, r.view(), None);
+            (h * &r).sum()
+        });
+        assert!(report.max_rel_error < 1e-6, "{report:?}");
+        assert!(layer.forward(SeqInput::Tokens(array![[v]].view()), &layer.cell.zero_state(1), None).is_err());
+    }
+
+    #[test]
+    fn bidirectional_gradcheck_and_padding_independence() {
+        let mut rng = seeded_rng(8);
+        let mut bi = Bidirectional::new(Lstm::<f64>::new(D, H, &mut rng), Lstm::new(D, H, &mut rng));
+        let x: Array3<f64> = randn((T, B, D), 1.0, &mut rng);
+        let r: Array3<f64> = randn((T, B, 2 * H), 1.0, &mut rng);
+        let m = mask();
+        let report = check_params(&mut bi, |l| {
+            l.zero_grad();
+            let (y, c) = l.forward(SeqInput::Dense(x.view()), Some(m.view())).unwrap();
+            l.backward(&c, r.view());
+            (y * &r).sum()
+        });
+        assert!(report.max_rel_error < 1e-6, "{report:?}");
+        let (_, c) = bi.forward(SeqInput::Dense(x.view()), Some(m.view())).unwrap();
+        let dx = bi.backward(&c, r.view()).unwrap();
+        let err = check_input(&x, &dx, |x| (bi.forward(SeqInput::Dense(x.view()), Some(m.view())).unwrap().0 * &r).sum());
+        assert!(err < 1e-6, "{err}");
+
+        // Sequence 1 is 2 steps long: its real outputs must not depend on what the padding holds.
+        let (y1, _) = bi.forward(SeqInput::Dense(x.view()), Some(m.view())).unwrap();
+        let mut x2 = x.clone();
+        x2.slice_mut(s![2.., 1, ..]).fill(7.0);
+        let (y2, _) = bi.forward(SeqInput::Dense(x2.view()), Some(m.view())).unwrap();
+        assert!(y1.slice(s![..2, 1, ..]).abs_diff_eq(&y2.slice(s![..2, 1, ..]), 1e-12));
+    }
+
+    #[test]
+    fn stacked_gradcheck() {
+        let mut rng = seeded_rng(10);
+        let mut stack = Stacked::new(vec![Rnn::<f64>::new(D, H, &mut rng), Rnn::new(H, H, &mut rng)]);
+        let x: Array3<f64> = randn((T, B, D), 1.0, &mut rng);
+        let r: Array3<f64> = randn((T, B, H), 1.0, &mut rng);
+        let s0 = stack.zero_states(B);
+        let report = check_params(&mut stack, |l| {
+            l.zero_grad();
+            let (y, _, c) = l.forward(SeqInput::Dense(x.view()), &s0, None).unwrap();
+            l.backward(&c, r.view(), None);
+            (y * &r).sum()
+        });
+        assert!(report.max_rel_error < 1e-6, "{report:?}");
+        let (_, _, c) = stack.forward(SeqInput::Dense(x.view()), &s0, None).unwrap();
+        let (dx, _) = stack.backward(&c, r.view(), None);
+        let err = check_input(&x, &dx.unwrap(), |x| (stack.forward(SeqInput::Dense(x.view()), &s0, None).unwrap().0 * &r).sum());
+        assert!(err < 1e-6, "{err}");
+    }
+}

@@ -1,0 +1,176 @@
+//! Weights I/O: one safetensors file per model, all tensors F32, with string metadata
+//! holding the model kind, its hyper-parameters and its vocabulary.
+//!
+//! Loading validates everything a file can get wrong (truncation, foreign dtype, missing,
+//! extra or misshapen tensors, another model's kind) and reports it as an [`NnError`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use ndarray::ArrayD;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use super::{Module, NnError, Scalar};
+
+/// Metadata key naming what model a file holds.
+pub const KIND_KEY: &str = "kind";
+
+/// Saves every parameter of `model` (frozen ones too) with `metadata`, atomically.
+pub fn save<F: Scalar>(path: &Path, model: &mut dyn Module<F>, metadata: HashMap<String, String>) -> Result<(), NnError> {
+    let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    model.visit("", &mut |name, p| {
+        let bytes = p.value.iter().flat_map(|v| (v.as_f64() as f32).to_le_bytes()).collect();
+        named.push((name.to_string(), p.value.shape().to_vec(), bytes));
+    });
+    let views = named
+        .iter()
+        .map(|(n, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| NnError::Invalid(format!("tensor {n}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| NnError::Invalid(format!("cannot serialise weights: {e}")))?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|source| NnError::Io { path: path.to_path_buf(), source })
+}
+
+/// A weights file read into memory and validated as safetensors.
+#[derive(Debug)]
+pub struct Weights {
+    path: PathBuf,
+    metadata: HashMap<String, String>,
+    tensors: HashMap<String, ArrayD<f32>>,
+}
+
+impl Weights {
+    pub fn read(path: &Path) -> Result<Self, NnError> {
+        let bytes = std::fs::read(path).map_err(|source| NnError::Io { path: path.to_path_buf(), source })?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Parses bytes already in memory (weights embedded in the binary); `path` names them in errors.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, NnError> {
+        let corrupt = |reason: String| NnError::Corrupt { path: path.to_path_buf(), reason };
+        let st = SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let mut tensors = HashMap::new();
+        for (name, view) in st.tensors() {
+            if view.dtype() != Dtype::F32 {
+                return Err(NnError::WrongDtype { path: path.to_path_buf(), name, found: format!("{:?}", view.dtype()) });
+            }
+            let values: Vec<f32> =
+                view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let array = ArrayD::from_shape_vec(view.shape().to_vec(), values).map_err(|e| corrupt(format!("{name}: {e}")))?;
+            tensors.insert(name, array);
+        }
+        Ok(Self { path: path.to_path_buf(), metadata, tensors })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Fails unless the file says it holds a model of `kind`.
+    pub fn expect_kind(&self, kind: &str) -> Result<(), NnError> {
+        let found = self.metadata.get(KIND_KEY).map(String::as_str).unwrap_or("(none)");
+        if found != kind {
+            return Err(NnError::WrongKind { path: self.path.clone(), expected: kind.into(), found: found.into() });
+        }
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<&str, NnError> {
+        self.metadata.get(key).map(String::as_str).ok_or_else(|| self.bad_meta(key, "missing"))
+    }
+
+    pub fn meta_parse<T: FromStr>(&self, key: &str) -> Result<T, NnError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.meta(key)?.parse().map_err(|e: T::Err| self.bad_meta(key, &e.to_string()))
+    }
+
+    fn bad_meta(&self, key: &str, reason: &str) -> NnError {
+        NnError::BadMetadata { path: self.path.clone(), key: key.into(), reason: reason.into() }
+    }
+
+    /// Copies the file's tensors into `model`, which must want exactly these names and shapes.
+    pub fn load_into<F: Scalar>(&self, model: &mut dyn Module<F>) -> Result<(), NnError> {
+        let mut error = None;
+        let mut wanted = Vec::new();
+        model.visit("", &mut |name, mut p| {
+            wanted.push(name.to_string());
+            if error.is_some() {
+                return;
+            }
+            match self.tensors.get(name) {
+                None => error = Some(NnError::MissingTensor { path: self.path.clone(), name: name.into() }),
+                Some(t) if t.shape() != p.value.shape() => {
+                    error = Some(NnError::ShapeMismatch {
+                        path: self.path.clone(),
+                        name: name.into(),
+                        expected: p.value.shape().to_vec(),
+                        found: t.shape().to_vec(),
+                    })
+                }
+                Some(t) => p.value.zip_mut_with(t, |w, &v| *w = F::of(v as f64)),
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        if let Some(extra) = self.tensors.keys().find(|k| !wanted.contains(k)) {
+            return Err(NnError::UnexpectedTensor { path: self.path.clone(), name: extra.clone() });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Dense, seeded_rng};
+
+    fn meta(kind: &str) -> HashMap<String, String> {
+        HashMap::from([(KIND_KEY.to_string(), kind.to_string()), ("hidden".to_string(), "3".to_string())])
+    }
+
+    #[test]
+    fn round_trip_preserves_values_and_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.safetensors");
+        let mut a: Dense<f32> = Dense::new(2, 3, &mut seeded_rng(1));
+        save(&path, &mut a, meta("test")).unwrap();
+        let w = Weights::read(&path).unwrap();
+        w.expect_kind("test").unwrap();
+        assert_eq!(w.meta_parse::<usize>("hidden").unwrap(), 3);
+        let mut b: Dense<f32> = Dense::new(2, 3, &mut seeded_rng(2));
+        w.load_into(&mut b).unwrap();
+        assert_eq!(a.w.value, b.w.value);
+        assert_eq!(a.b.value, b.b.value);
+    }
+
+    #[test]
+    fn every_kind_of_bad_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.safetensors");
+        let mut a: Dense<f32> = Dense::new(2, 3, &mut seeded_rng(1));
+        save(&path, &mut a, meta("test")).unwrap();
+        let w = Weights::read(&path).unwrap();
+        assert!(matches!(w.expect_kind("other"), Err(NnError::WrongKind { .. })));
+        assert!(matches!(w.meta_parse::<usize>("layers"), Err(NnError::BadMetadata { .. })));
+        let mut wrong_shape: Dense<f32> = Dense::new(3, 3, &mut seeded_rng(1));
+        assert!(matches!(w.load_into(&mut wrong_shape), Err(NnError::ShapeMismatch { .. })));
+
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in [0, 7, bytes.len() / 2, bytes.len() - 1] {
+            let e = Weights::parse(&path, &bytes[..cut]).unwrap_err();
+            assert!(matches!(e, NnError::Corrupt { .. }), "cut at {cut}: {e}");
+        }
+        let e = Weights::read(&dir.path().join("missing.safetensors")).unwrap_err();
+        assert!(e.to_string().contains("missing.safetensors"), "{e}");
+    }
+}
