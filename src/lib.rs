@@ -1,2 +1,11 @@
+//! seqlab: the deeplearning.ai Sequence Models course as a native desktop lab.
+//!
+//! Layers (arrows point to what a module may use):
+//! `cli`, `gui` -> `models` -> `nn`. `nn` and `models` never touch the GUI or audio.
+
 pub mod atomic;
+pub mod cli;
+#[cfg(feature = "gui")]
+pub mod gui;
+pub mod models;
 pub mod nn;

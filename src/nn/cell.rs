@@ -54,15 +54,13 @@ impl<F: Scalar> State<F> {
     }
 }
 
-/// A recurrent cell. Gate blocks are laid out side by side in `w_x: [D, G·H]`,
-/// `w_h: [H, G·H]` and `b: [G·H]`.
+/// A recurrent cell. Its G gate blocks (1 for the RNN, 3 for the GRU, 4 for the LSTM) are
+/// laid out side by side in `w_x: [D, G·H]`, `w_h: [H, G·H]` and `b: [G·H]`.
 pub trait Cell<F: Scalar>: Module<F> + Clone + Send + Sync {
     /// What `backward_projected` needs from one step.
     type Cache: Send;
-    /// Number of gate blocks G: 1 (RNN), 3 (GRU), 4 (LSTM).
-    const GATES: usize;
-    /// Whether the state has a memory cell `c`.
-    const HAS_CELL: bool;
+    /// Whether the state has a memory cell `c` (the LSTM's).
+    fn has_cell(&self) -> bool;
 
     fn w_x(&self) -> &Param<F, Ix2>;
     fn w_x_mut(&mut self) -> &mut Param<F, Ix2>;
@@ -85,7 +83,7 @@ pub trait Cell<F: Scalar>: Module<F> + Clone + Send + Sync {
     }
 
     fn zero_state(&self, batch: usize) -> State<F> {
-        State::zeros(batch, self.hidden_size(), Self::HAS_CELL)
+        State::zeros(batch, self.hidden_size(), self.has_cell())
     }
 
     /// One step for streaming and sampling: x: [B, D], state -> new state.

@@ -41,9 +41,10 @@ impl<F: Scalar> Gru<F> {
 
 impl<F: Scalar> Cell<F> for Gru<F> {
     type Cache = GruCache<F>;
-    const GATES: usize = 3;
-    const HAS_CELL: bool = false;
 
+    fn has_cell(&self) -> bool {
+        false
+    }
     fn w_x(&self) -> &Param<F, Ix2> {
         &self.w_x
     }

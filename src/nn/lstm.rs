@@ -43,9 +43,10 @@ impl<F: Scalar> Lstm<F> {
 
 impl<F: Scalar> Cell<F> for Lstm<F> {
     type Cache = LstmCache<F>;
-    const GATES: usize = 4;
-    const HAS_CELL: bool = true;
 
+    fn has_cell(&self) -> bool {
+        true
+    }
     fn w_x(&self) -> &Param<F, Ix2> {
         &self.w_x
     }

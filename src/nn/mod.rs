@@ -8,6 +8,7 @@
 //! - everything is generic over [`Scalar`] (`f32` for speed, `f64` for gradient checks).
 
 pub mod activation;
+pub mod any_cell;
 pub mod cell;
 pub mod dense;
 pub mod embedding;
@@ -20,9 +21,11 @@ pub mod optim;
 pub mod param;
 pub mod recurrent;
 pub mod rnn;
+pub mod sampling;
 pub mod scalar;
 pub mod weights;
 
+pub use any_cell::{AnyCell, CellKind};
 pub use cell::{Cell, State};
 pub use dense::Dense;
 pub use embedding::Embedding;

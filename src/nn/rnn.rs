@@ -32,9 +32,10 @@ impl<F: Scalar> Rnn<F> {
 
 impl<F: Scalar> Cell<F> for Rnn<F> {
     type Cache = RnnCache<F>;
-    const GATES: usize = 1;
-    const HAS_CELL: bool = false;
 
+    fn has_cell(&self) -> bool {
+        false
+    }
     fn w_x(&self) -> &Param<F, Ix2> {
         &self.w_x
     }

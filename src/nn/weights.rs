@@ -18,11 +18,22 @@ pub const KIND_KEY: &str = "kind";
 
 /// Saves every parameter of `model` (frozen ones too) with `metadata`, atomically.
 pub fn save<F: Scalar>(path: &Path, model: &mut dyn Module<F>, metadata: HashMap<String, String>) -> Result<(), NnError> {
+    save_with(path, model, Vec::new(), metadata)
+}
+
+/// [`save`] plus `extra` tensors that are not parameters (optimizer moments, carried state).
+pub fn save_with<F: Scalar>(
+    path: &Path,
+    model: &mut dyn Module<F>,
+    extra: Vec<(String, ArrayD<F>)>,
+    metadata: HashMap<String, String>,
+) -> Result<(), NnError> {
+    let to_bytes = |a: ndarray::ArrayViewD<F>| -> Vec<u8> { a.iter().flat_map(|v| (v.as_f64() as f32).to_le_bytes()).collect() };
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     model.visit("", &mut |name, p| {
-        let bytes = p.value.iter().flat_map(|v| (v.as_f64() as f32).to_le_bytes()).collect();
-        named.push((name.to_string(), p.value.shape().to_vec(), bytes));
+        named.push((name.to_string(), p.value.shape().to_vec(), to_bytes(p.value.view())));
     });
+    named.extend(extra.iter().map(|(n, a)| (n.clone(), a.shape().to_vec(), to_bytes(a.view()))));
     let views = named
         .iter()
         .map(|(n, shape, bytes)| {
@@ -97,8 +108,18 @@ impl Weights {
         NnError::BadMetadata { path: self.path.clone(), key: key.into(), reason: reason.into() }
     }
 
-    /// Copies the file's tensors into `model`, which must want exactly these names and shapes.
+    /// A tensor that is not a model parameter (saved with [`save_with`]).
+    pub fn extra<F: Scalar>(&self, name: &str) -> Option<ArrayD<F>> {
+        self.tensors.get(name).map(|t| t.mapv(|v| F::of(v as f64)))
+    }
+
+    /// Copies the file's tensors into `model`, which must want exactly these names and
+    /// shapes; names under `extra_prefixes` belong to [`save_with`]'s extras.
     pub fn load_into<F: Scalar>(&self, model: &mut dyn Module<F>) -> Result<(), NnError> {
+        self.load_into_except(model, &[])
+    }
+
+    pub fn load_into_except<F: Scalar>(&self, model: &mut dyn Module<F>, extra_prefixes: &[&str]) -> Result<(), NnError> {
         let mut error = None;
         let mut wanted = Vec::new();
         model.visit("", &mut |name, mut p| {
@@ -122,7 +143,8 @@ impl Weights {
         if let Some(e) = error {
             return Err(e);
         }
-        if let Some(extra) = self.tensors.keys().find(|k| !wanted.contains(k)) {
+        let is_extra = |k: &str| extra_prefixes.iter().any(|p| k.starts_with(p));
+        if let Some(extra) = self.tensors.keys().find(|k| !wanted.contains(k) && !is_extra(k)) {
             return Err(NnError::UnexpectedTensor { path: self.path.clone(), name: extra.clone() });
         }
         Ok(())

@@ -1,0 +1,36 @@
+//! The command line: argument parsing and terminal output only; the work is in `models`.
+
+mod dinos;
+mod progress;
+mod text;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "seqlab", version, about = "A lab of sequence models you can see and hear. With no command, opens the GUI.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Dinosaur Island: a character-level RNN that invents dinosaur names.
+    Dinos {
+        #[command(subcommand)]
+        action: dinos::Action,
+    },
+    /// Character-level text generation on any corpus (Shakespeare by default).
+    Text {
+        #[command(subcommand)]
+        action: text::Action,
+    },
+}
+
+/// Runs a subcommand; errors carry their context for the user.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Dinos { action } => dinos::run(action),
+        Command::Text { action } => text::run(action),
+    }
+}

@@ -1,0 +1,12 @@
+//! Terminal progress bars for long jobs.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A bar over `total` iterations whose message shows the running loss.
+pub fn bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} it ({per_sec}, eta {eta}) {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

@@ -1,0 +1,11 @@
+//! One module per lab. Models use `nn` and plain data; they never touch the GUI or audio,
+//! and report progress through callbacks so any front end can draw it.
+
+pub mod charlm;
+pub mod data;
+pub mod dinos;
+pub mod error;
+pub mod text;
+pub mod vocab;
+
+pub use error::ModelError;
