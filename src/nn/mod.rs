@@ -8,8 +8,11 @@
 //! - everything is generic over [`Scalar`] (`f32` for speed, `f64` for gradient checks).
 
 pub mod activation;
+pub mod batchnorm;
 pub mod cell;
+pub mod conv1d;
 pub mod dense;
+pub mod dropout;
 pub mod embedding;
 pub mod error;
 pub mod gradcheck;
@@ -23,8 +26,11 @@ pub mod rnn;
 pub mod scalar;
 pub mod weights;
 
+pub use batchnorm::BatchNorm;
 pub use cell::{Cell, State};
+pub use conv1d::Conv1d;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use error::NnError;
 pub use gru::Gru;
