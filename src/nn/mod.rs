@@ -9,8 +9,11 @@
 
 pub mod activation;
 pub mod any_cell;
+pub mod batchnorm;
 pub mod cell;
+pub mod conv1d;
 pub mod dense;
+pub mod dropout;
 pub mod embedding;
 pub mod error;
 pub mod gradcheck;
@@ -26,8 +29,11 @@ pub mod scalar;
 pub mod weights;
 
 pub use any_cell::{AnyCell, CellKind};
+pub use batchnorm::BatchNorm;
 pub use cell::{Cell, State};
+pub use conv1d::Conv1d;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use error::NnError;
 pub use gru::Gru;
