@@ -8,6 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Ix2};
 
+use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, Param};
 use super::Scalar;
 
@@ -88,7 +89,7 @@ pub trait Cell<F: Scalar>: Module<F> + Clone + Send + Sync {
 
     /// One step for streaming and sampling: x: [B, D], state -> new state.
     fn step(&self, x: ArrayView2<F>, state: &State<F>) -> (State<F>, Self::Cache) {
-        self.step_projected(x.dot(&self.w_x().value).view(), state)
+        self.step_projected(matmul(&x, &self.w_x().value.view()).view(), state)
     }
 
     /// Backward of [`Cell::step`]: also adds dW_x and returns dL/dx: [B, D].
@@ -100,15 +101,15 @@ pub trait Cell<F: Scalar>: Module<F> + Clone + Send + Sync {
     ) -> (Array2<F>, State<F>) {
         let (dxp, d_prev) = self.backward_projected(cache, d_state);
         // xp = x W_x:  dW_x += xᵀ dxp,  dx = dxp W_xᵀ
-        ndarray::linalg::general_mat_mul(F::one(), &x.t(), &dxp, F::one(), &mut self.w_x_mut().grad);
-        (dxp.dot(&self.w_x().value.t()), d_prev)
+        gemm_acc(F::one(), &x.t(), &dxp.view(), &mut self.w_x_mut().grad.view_mut());
+        (matmul(&dxp.view(), &self.w_x().value.t()), d_prev)
     }
 }
 
 /// z = xp + h W_h + b, the pre-activation all cells start from (GRU only for its first 2H).
 pub(crate) fn preactivation<F: Scalar>(xp: ArrayView2<F>, h: ArrayView2<F>, w_h: ArrayView2<F>, b: ArrayView1<F>) -> Array2<F> {
     let mut z = &xp + &b;
-    ndarray::linalg::general_mat_mul(F::one(), &h, &w_h, F::one(), &mut z);
+    gemm_acc(F::one(), &h, &w_h, &mut z.view_mut());
     z
 }
 
@@ -119,7 +120,7 @@ pub(crate) fn accumulate_recurrent_grads<F: Scalar>(
     mut w_h_grad: ndarray::ArrayViewMut2<F>,
     mut b_grad: ndarray::ArrayViewMut1<F>,
 ) {
-    ndarray::linalg::general_mat_mul(F::one(), &h.t(), &dz, F::one(), &mut w_h_grad);
+    gemm_acc(F::one(), &h.t(), &dz, &mut w_h_grad);
     b_grad += &dz.sum_axis(Axis(0));
 }
 

@@ -2,6 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
+use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, Param, ParamMut};
 use super::scalar::randn;
 use super::Scalar;
@@ -40,7 +41,7 @@ impl<F: Scalar> Dense<F> {
 
     /// Inference: y = x W + b, no cache.
     pub fn apply(&self, x: ArrayView2<F>) -> Array2<F> {
-        x.dot(&self.w.value) + &self.b.value
+        matmul(&x, &self.w.value.view()) + &self.b.value
     }
 
     pub fn forward(&self, x: ArrayView2<F>) -> (Array2<F>, DenseCache<F>) {
@@ -50,9 +51,9 @@ impl<F: Scalar> Dense<F> {
     /// dy: [N, O] -> dx: [N, D].
     pub fn backward(&mut self, cache: &DenseCache<F>, dy: ArrayView2<F>) -> Array2<F> {
         // y = x W + b:  dW += xᵀ dy,  db += Σ_rows dy,  dx = dy Wᵀ
-        ndarray::linalg::general_mat_mul(F::one(), &cache.x.t(), &dy, F::one(), &mut self.w.grad);
+        gemm_acc(F::one(), &cache.x.t(), &dy, &mut self.w.grad.view_mut());
         self.b.grad += &dy.sum_axis(Axis(0));
-        dy.dot(&self.w.value.t())
+        matmul(&dy, &self.w.value.t())
     }
 }
 

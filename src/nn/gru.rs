@@ -7,8 +7,9 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1, Ix2, Zip, concatenate, s};
 
-use super::activation::sigmoid;
+use super::activation::{sigmoid, tanh};
 use super::cell::{Cell, State, accumulate_recurrent_grads, init_weights, preactivation};
+use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, Param, ParamMut};
 use super::Scalar;
 
@@ -71,7 +72,7 @@ impl<F: Scalar> Cell<F> for Gru<F> {
         let rh = &r * h; // (2)
         // (3) n = tanh(xp_n + (r h) W_hn + b_n)
         let n = preactivation(xp.slice(s![.., 2 * hs..]), rh.view(), w.slice(s![.., 2 * hs..]), b.slice(s![2 * hs..]))
-            .mapv(F::tanh);
+            .mapv(tanh);
         // (4) h' = z n + (1 - z) h
         let h_new = Zip::from(&z).and(&n).and(h).map_collect(|&z, &n, &h| z * n + (F::one() - z) * h);
         (State { h: h_new, c: None }, GruCache { h_prev: h.clone(), z, r, n, rh })
@@ -92,7 +93,7 @@ impl<F: Scalar> Cell<F> for Gru<F> {
             self.w_h.grad.slice_mut(s![.., 2 * hs..]),
             self.b.grad.slice_mut(s![2 * hs..]),
         );
-        let drh = dn_pre.dot(&self.w_h.value.slice(s![.., 2 * hs..]).t());
+        let drh = matmul(&dn_pre.view(), &self.w_h.value.slice(s![.., 2 * hs..]).t());
         // (2) rh = r h:  dr = drh h, dh_prev += drh r; then back through (1)'s σ
         let dr_pre = Zip::from(&drh).and(&c.h_prev).and(&c.r).map_collect(|&g, &h, &r| g * h * r * (one - r));
         dh_prev += &(&drh * &c.r);
@@ -104,7 +105,7 @@ impl<F: Scalar> Cell<F> for Gru<F> {
             self.w_h.grad.slice_mut(s![.., ..2 * hs]),
             self.b.grad.slice_mut(s![..2 * hs]),
         );
-        ndarray::linalg::general_mat_mul(one, &dzr, &self.w_h.value.slice(s![.., ..2 * hs]).t(), one, &mut dh_prev);
+        gemm_acc(one, &dzr.view(), &self.w_h.value.slice(s![.., ..2 * hs]).t(), &mut dh_prev.view_mut());
         (concatenate![Axis(1), dzr, dn_pre], State { h: dh_prev, c: None })
     }
 }

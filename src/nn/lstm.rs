@@ -8,8 +8,9 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Ix2, s};
 
-use super::activation::sigmoid;
+use super::activation::{sigmoid, tanh};
 use super::cell::{Cell, State, accumulate_recurrent_grads, init_weights, preactivation};
+use super::linalg::matmul;
 use super::param::{Module, Param, ParamMut};
 use super::Scalar;
 
@@ -65,11 +66,11 @@ impl<F: Scalar> Cell<F> for Lstm<F> {
         let c_prev = state.c.clone().unwrap_or_else(|| Array2::zeros(state.h.raw_dim()));
         let mut gates = preactivation(xp, state.h.view(), self.w_h.value.view(), self.b.value.view()); // (1)
         gates.slice_mut(s![.., ..2 * hs]).mapv_inplace(sigmoid); // (2) i, f
-        gates.slice_mut(s![.., 2 * hs..3 * hs]).mapv_inplace(F::tanh); // (3) g
+        gates.slice_mut(s![.., 2 * hs..3 * hs]).mapv_inplace(tanh); // (3) g
         gates.slice_mut(s![.., 3 * hs..]).mapv_inplace(sigmoid); // (4) o
         let (i, f, g, o) = split4(gates.view(), hs);
         let c = &f * &c_prev + &(&i * &g); // (5)
-        let tanh_c = c.mapv(F::tanh); // (6)
+        let tanh_c = c.mapv(tanh); // (6)
         let h = &o * &tanh_c; // (7)
         let cache = LstmCache { h_prev: state.h.clone(), c_prev, gates: gates.clone(), tanh_c };
         (State { h, c: Some(c) }, cache)
@@ -100,7 +101,7 @@ impl<F: Scalar> Cell<F> for Lstm<F> {
         let dc_prev = &dc * &f;
         // (1) z = xp + h_prev W_h + b
         accumulate_recurrent_grads(cache.h_prev.view(), dz.view(), self.w_h.grad.view_mut(), self.b.grad.view_mut());
-        let dh_prev = dz.dot(&self.w_h.value.t());
+        let dh_prev = matmul(&dz.view(), &self.w_h.value.t());
         (dz, State { h: dh_prev, c: Some(dc_prev) })
     }
 }

@@ -18,6 +18,7 @@ pub mod embedding;
 pub mod error;
 pub mod gradcheck;
 pub mod gru;
+pub mod linalg;
 pub mod loss;
 pub mod lstm;
 pub mod optim;

@@ -2,7 +2,9 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Ix2};
 
+use super::activation::tanh;
 use super::cell::{Cell, State, accumulate_recurrent_grads, init_weights, preactivation};
+use super::linalg::matmul;
 use super::param::{Module, Param, ParamMut};
 use super::Scalar;
 
@@ -51,7 +53,7 @@ impl<F: Scalar> Cell<F> for Rnn<F> {
 
     fn step_projected(&self, xp: ArrayView2<F>, state: &State<F>) -> (State<F>, RnnCache<F>) {
         let z = preactivation(xp, state.h.view(), self.w_h.value.view(), self.b.value.view()); // (1)
-        let h = z.mapv(F::tanh); // (2)
+        let h = z.mapv(tanh); // (2)
         (State { h: h.clone(), c: None }, RnnCache { h_prev: state.h.clone(), h })
     }
 
@@ -60,7 +62,7 @@ impl<F: Scalar> Cell<F> for Rnn<F> {
         let dz = ndarray::Zip::from(&d.h).and(&cache.h).map_collect(|&g, &h| g * (F::one() - h * h));
         // (1) z = xp + h_prev W_h + b:  dW_h += h_prevᵀ dz, db += Σ dz, dh_prev = dz W_hᵀ, dxp = dz
         accumulate_recurrent_grads(cache.h_prev.view(), dz.view(), self.w_h.grad.view_mut(), self.b.grad.view_mut());
-        let dh_prev = dz.dot(&self.w_h.value.t());
+        let dh_prev = matmul(&dz.view(), &self.w_h.value.t());
         (dz, State { h: dh_prev, c: None })
     }
 }
