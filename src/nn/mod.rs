@@ -20,6 +20,7 @@ pub mod optim;
 pub mod param;
 pub mod recurrent;
 pub mod rnn;
+pub mod sampling;
 pub mod scalar;
 pub mod weights;
 
