@@ -146,6 +146,8 @@ pub(super) fn train_with_bar(
     run: impl FnOnce(&mut dyn FnMut(Event) -> ControlFlow<()>) -> Result<Summary, crate::models::ModelError>,
 ) -> anyhow::Result<Summary> {
     let bar = super::progress::bar(iters as u64);
+    // A hidden bar (output is not a terminal) swallows println: write reports directly.
+    let say = |line: String| if bar.is_hidden() { println!("{line}") } else { bar.println(line) };
     let summary = run(&mut |event| {
         match event {
             Event::Progress { iter, smoothed_loss, .. } => {
@@ -154,9 +156,9 @@ pub(super) fn train_with_bar(
             }
             Event::Report { iter, smoothed_loss, val_loss_per_char, samples } => {
                 let val = val_loss_per_char.map(|v| format!(", validation {v:.3}/char")).unwrap_or_default();
-                bar.println(format!("iteration {iter}: smoothed loss {smoothed_loss:.3}{val}"));
+                say(format!("iteration {iter}: smoothed loss {smoothed_loss:.3}{val}"));
                 for s in samples {
-                    bar.println(format!("    {}", s.trim_end()));
+                    say(format!("    {}", s.trim_end()));
                 }
             }
         }

@@ -26,7 +26,7 @@ pub enum Action {
         all: bool,
         #[arg(long, default_value = "lstm")]
         cell: CellKind,
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = 256)]
         hidden: usize,
         #[arg(long, default_value_t = 1)]
         layers: usize,

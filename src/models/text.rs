@@ -32,7 +32,7 @@ pub const DEFAULT_AUTHOR: &str = "William Shakespeare";
 
 pub fn default_config() -> TrainConfig {
     TrainConfig {
-        model: CharLmConfig { cell: CellKind::Lstm, hidden: 128, layers: 1 },
+        model: CharLmConfig { cell: CellKind::Lstm, hidden: 256, layers: 1 },
         iters: 3000,
         batch: 32,
         optimizer: OptimizerKind::Adam,

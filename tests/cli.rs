@@ -1,0 +1,95 @@
+//! The command line as a user meets it: bad input gives a clear message and a non-zero
+//! exit, never a panic; the happy paths work on data the test makes.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn seqlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seqlab")).args(args).output().expect("run seqlab")
+}
+
+/// Fails with a one-line `error:` naming `needle`, and no panic.
+fn assert_clear_error(args: &[&str], needle: &str) {
+    let out = seqlab(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: expected '{needle}' in: {stderr}");
+}
+
+#[test]
+fn bad_data_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n\n").unwrap();
+    assert_clear_error(&["dinos", "train", "--data", empty.to_str().unwrap(), "--iters", "10", "--out", "/dev/null"], "holds no names");
+    let missing = dir.path().join("missing.txt");
+    assert_clear_error(&["dinos", "train", "--data", missing.to_str().unwrap(), "--iters", "10"], "missing.txt");
+    assert_clear_error(&["text", "train", "--data", missing.to_str().unwrap(), "--iters", "10"], "missing.txt");
+}
+
+#[test]
+fn bad_weights_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = common::write_names(dir.path());
+    let model = dir.path().join("m.safetensors");
+    let out = seqlab(&["dinos", "train", "--data", names.to_str().unwrap(), "--iters", "50", "--out", model.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let bytes = std::fs::read(&model).unwrap();
+    let truncated = dir.path().join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    assert_clear_error(&["dinos", "sample", "--model", truncated.to_str().unwrap()], "not a valid safetensors");
+    // A dinosaur model is not a text model.
+    assert_clear_error(&["text", "generate", "--model", model.to_str().unwrap()], "'dinos' model");
+    assert_clear_error(&["dinos", "sample", "--model", dir.path().join("none.safetensors").to_str().unwrap()], "none.safetensors");
+}
+
+#[test]
+fn absurd_numbers() {
+    assert_clear_error(&["dinos", "sample", "-n", "0"], "at least 1");
+    assert_clear_error(&["dinos", "sample", "--temperature", "0"], "temperature must be a positive number");
+    assert_clear_error(&["dinos", "sample", "--temperature=-1"], "temperature must be a positive number");
+    assert_clear_error(&["dinos", "train", "--iters", "0"], "iterations");
+    assert_clear_error(&["dinos", "train", "--hidden", "0", "--iters", "5"], "hidden");
+    assert_clear_error(&["text", "generate", "--length", "999999999"], "length");
+}
+
+#[test]
+fn unseen_characters_in_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = common::write_names(dir.path());
+    let model = dir.path().join("t.safetensors");
+    let out = seqlab(&[
+        "text", "train", "--data", names.to_str().unwrap(), "--all", "--iters", "5", "--hidden", "8", "--batch", "2",
+        "--seq-len", "8", "--out", model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_clear_error(&["text", "generate", "--model", model.to_str().unwrap(), "--prompt", "ab☃"], "'☃'");
+    let ok = seqlab(&["text", "generate", "--model", model.to_str().unwrap(), "--prompt", "ab", "--length", "20"]);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ab"));
+}
+
+/// The shipped model works with no data at all, and samples are reproducible by seed.
+#[test]
+fn shipped_dinos_sample_and_bench_json() {
+    let a = seqlab(&["dinos", "sample", "-n", "5", "--seed", "3", "--data", "/nonexistent/ignored.txt"]);
+    assert!(!a.status.success(), "an explicit --data that is missing is an error");
+    let a = seqlab(&["dinos", "sample", "-n", "5", "--seed", "3"]);
+    let b = seqlab(&["dinos", "sample", "-n", "5", "--seed", "3"]);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(a.stdout, b.stdout);
+    let names = String::from_utf8_lossy(&a.stdout);
+    assert_eq!(names.lines().count(), 5);
+    assert!(names.lines().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_lowercase())), "{names}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_names(dir.path());
+    let out = seqlab(&["dinos", "bench", "--data", data.to_str().unwrap(), "--iters", "200", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(last["iters_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(last["smoothed_loss"].as_f64().unwrap() > 0.0);
+}

@@ -1,0 +1,18 @@
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+//! Small data the tests make, so they never need ../shared.
+
+use std::path::{Path, PathBuf};
+
+/// 120 made-up dinosaur-like names from a seeded mix of syllables.
+pub fn names() -> Vec<String> {
+    let starts = ["ab", "bra", "cer", "dip", "eo", "gal", "ig", "lam", "mega", "pro", "stego", "tri"];
+    let ends = ["saurus", "don", "raptor", "ceratops", "mimus", "venator", "titan", "odon", "ops", "nyx"];
+    (0..120).map(|i| format!("{}{}{}", starts[i % starts.len()], ["", "o", "a"][i % 3], ends[(i * 7) % ends.len()])).collect()
+}
+
+pub fn write_names(dir: &Path) -> PathBuf {
+    let path = dir.join("names.txt");
+    std::fs::write(&path, names().join("\n")).expect("write test names");
+    path
+}
