@@ -1,0 +1,134 @@
+#![cfg(feature = "gui")]
+//! The GUI driven headless through egui_kittest: what a user clicks, what they then see.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use seqlab::gui::{App, DinosPanel, Panel, TextPanel};
+use seqlab::models::charlm::{CharLm, CharLmConfig};
+use seqlab::models::text;
+use seqlab::nn::CellKind;
+
+/// Steps `harness` until `done` holds, for at most `limit`, so a stuck worker fails the
+/// test instead of hanging it.
+fn step_until<S>(harness: &mut Harness<'_, S>, limit: Duration, mut done: impl FnMut(&Harness<'_, S>) -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        harness.step();
+        if done(harness) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn panel_harness<P: Panel>(panel: P) -> Harness<'static, P> {
+    Harness::builder().with_size([1000.0, 1400.0]).allow_missing_glyphs().build_ui_state(|ui, p: &mut P| p.ui(ui), panel)
+}
+
+#[test]
+fn shell_lists_the_two_panels_and_switches_between_them() {
+    let mut harness = Harness::builder().with_size([1100.0, 750.0]).allow_missing_glyphs().build_ui_state(|ui, app: &mut App| app.ui(ui), App::new());
+    harness.run_steps(2);
+    harness.get_by_label("Dinosaur Island");
+    harness.get_by_label("Text generation");
+    assert!(harness.query_by_label("Generate").is_some(), "Dinosaur Island is shown first");
+    assert!(harness.query_by_label("Write").is_none());
+
+    harness.get_by_label("Text generation").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label("Write").is_some());
+    assert!(harness.query_by_label("Generate").is_none());
+
+    harness.get_by_label("Dinosaur Island").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label("Generate").is_some());
+}
+
+#[test]
+fn generate_lists_ten_names() {
+    let mut harness = panel_harness(DinosPanel::new());
+    harness.run_steps(2);
+    harness.get_by_label("Generate").click();
+    harness.run_steps(3);
+    let names = harness.state().names().to_vec();
+    assert_eq!(names.len(), 10);
+    for name in &names {
+        assert!(name.chars().all(|c| c.is_alphabetic()), "odd name {name:?}");
+        if !name.is_empty() {
+            assert!(harness.query_all_by_label(name).next().is_some(), "{name:?} is not shown");
+        }
+    }
+}
+
+#[test]
+fn training_shows_a_summary_and_uses_the_new_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("names.txt");
+    let syllables = ["ra", "to", "sau", "rus", "don", "ce", "pha", "lo", "mi", "tan"];
+    let names: Vec<String> = (0..60).map(|i| format!("{}{}{}", syllables[i % 10], syllables[(i / 10 + 3) % 10], syllables[(i * 7) % 10])).collect();
+    std::fs::write(&path, names.join("\n")).expect("write names");
+
+    let mut harness = panel_harness(DinosPanel::new().with_data_path(&path).with_iterations(200));
+    harness.run_steps(2);
+    harness.get_by_label("Train").click();
+    let done = step_until(&mut harness, Duration::from_secs(30), |h| h.query_by_label_contains("Trained 200 iterations").is_some());
+    assert!(done, "no summary within 30 s");
+    assert!(harness.query_by_label("Train").is_some(), "Train is offered again");
+    harness.get_by_label("Generate").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label_contains("the model you trained").is_some());
+    assert_eq!(harness.state().names().len(), 10);
+}
+
+#[test]
+fn a_missing_names_file_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-file.txt");
+    let mut harness = panel_harness(DinosPanel::new().with_data_path(&missing));
+    harness.run_steps(2);
+    harness.get_by_label("Train").click();
+    let shown = step_until(&mut harness, Duration::from_secs(10), |h| h.query_by_label_contains("no-such-file.txt").is_some() && h.query_by_label("Train").is_some());
+    assert!(shown, "no error for the missing file");
+}
+
+/// An untrained model over the default prompt's characters: enough to exercise writing
+/// whether or not the shipped text model is built yet.
+fn tiny_text_model() -> CharLm {
+    let vocab = text::vocab_of("ROMEO.\nBut soft, what light through yonder window breaks?");
+    let cfg = CharLmConfig { cell: CellKind::Lstm, hidden: 16, layers: 1 };
+    CharLm::new(text::TASK, vocab, cfg, 0).expect("tiny model")
+}
+
+#[test]
+fn the_shipped_text_model_or_its_error_is_shown() {
+    let mut harness = panel_harness(TextPanel::new());
+    harness.run_steps(2);
+    match text::load_model(None) {
+        Ok(_) => assert!(harness.query_by_label("Write").is_some()),
+        Err(e) => assert!(harness.query_by_label_contains(&e.to_string()).is_some(), "load error not shown"),
+    }
+}
+
+#[test]
+fn write_continues_the_prompt() {
+    let mut harness = panel_harness(TextPanel::new().with_model(tiny_text_model()).with_length(40));
+    harness.run_steps(2);
+    harness.get_by_label("Write").click();
+    let prompt_len = "ROMEO.\nBut soft, what light".chars().count();
+    let done = step_until(&mut harness, Duration::from_secs(30), |h| h.query_by_label("Write").is_some() && h.state().output().chars().count() == prompt_len + 40);
+    assert!(done, "the 40 characters were not written: {:?}", harness.state().output());
+    assert!(harness.query_by_label_contains("But soft").is_some(), "the output is not shown");
+}
+
+#[test]
+fn an_unseen_prompt_character_is_reported() {
+    let mut harness = panel_harness(TextPanel::new().with_model(tiny_text_model()).with_prompt("Snow ☃ falls"));
+    harness.run_steps(2);
+    harness.get_by_label("Write").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label_contains("not in this model's vocabulary").is_some());
+    assert!(harness.state().output().is_empty());
+}
