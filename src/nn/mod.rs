@@ -8,6 +8,7 @@
 //! - everything is generic over [`Scalar`] (`f32` for speed, `f64` for gradient checks).
 
 pub mod activation;
+pub mod attention;
 pub mod cell;
 pub mod dense;
 pub mod embedding;
@@ -23,6 +24,7 @@ pub mod rnn;
 pub mod scalar;
 pub mod weights;
 
+pub use attention::Attention;
 pub use cell::{Cell, State};
 pub use dense::Dense;
 pub use embedding::Embedding;
