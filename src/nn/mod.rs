@@ -10,6 +10,7 @@
 pub mod activation;
 pub mod any_cell;
 pub mod batchnorm;
+pub mod attention;
 pub mod cell;
 pub mod conv1d;
 pub mod dense;
@@ -31,6 +32,7 @@ pub mod weights;
 
 pub use any_cell::{AnyCell, CellKind};
 pub use batchnorm::BatchNorm;
+pub use attention::Attention;
 pub use cell::{Cell, State};
 pub use conv1d::Conv1d;
 pub use dense::Dense;
