@@ -1,5 +1,6 @@
 //! The command line: argument parsing and terminal output only; the work is in `models`.
 
+mod dates;
 mod dinos;
 mod progress;
 mod text;
@@ -20,6 +21,11 @@ pub enum Command {
         #[command(subcommand)]
         action: dinos::Action,
     },
+    /// Dates: any human-written date to YYYY-MM-DD with the course's attention model.
+    Dates {
+        #[command(subcommand)]
+        action: dates::Action,
+    },
     /// Character-level text generation on any corpus (Shakespeare by default).
     Text {
         #[command(subcommand)]
@@ -32,5 +38,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Dinos { action } => dinos::run(action),
         Command::Text { action } => text::run(action),
+        Command::Dates { action } => dates::run(action),
     }
 }

@@ -2,10 +2,12 @@
 //! Each lab is one struct behind [`Panel`], so adding a lab touches only its own file
 //! and the list in [`App::new`].
 
+mod dates;
 mod dinos;
 mod text;
 mod worker;
 
+pub use dates::DatesPanel;
 pub use dinos::DinosPanel;
 pub use text::TextPanel;
 
@@ -30,7 +32,7 @@ impl Default for App {
 impl App {
     /// Only labs that work end to end are listed: an entry that does nothing teaches nothing.
     pub fn new() -> Self {
-        Self { panels: vec![Box::new(DinosPanel::new()), Box::new(TextPanel::new())], selected: 0 }
+        Self { panels: vec![Box::new(DinosPanel::new()), Box::new(TextPanel::new()), Box::new(DatesPanel::new())], selected: 0 }
     }
 
     /// Draws the whole window into `ui`; separate from eframe so tests can drive it headless.

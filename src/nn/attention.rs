@@ -5,11 +5,18 @@
 //! `x_t = [a_t, s_prev]` (the course's `concatenate([a, s_prev])`: encoder columns first),
 //! scored by a small network `e_t = relu(w2 · tanh(W1 x_t + b1) + b2)`, the scores are
 //! softmaxed over t into `α`, and the context is `Σ_t α_t a_t`.
+//!
+//! `W1 x_t` splits by rows of `W1` into `a_t W1a + s_prev W1s`. The encoder half does not
+//! change while a decoder writes a whole output, so [`Attention::keys`] computes it once per
+//! input and [`Attention::attend`] adds only the state half at each step: the same numbers
+//! as the course's layer at a fraction of the work (for the course's sizes the encoder half
+//! is most of the attention's cost). [`Attention::forward`] does both for a single step.
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
 use super::activation::{Activation, softmax_rows, softmax_rows_backward};
 use super::dense::{Dense, DenseCache};
+use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, ParamMut, join};
 use super::{NnError, Scalar};
 
@@ -23,18 +30,38 @@ pub struct Attention<F: Scalar> {
     da: usize,
 }
 
-/// What backward needs.
-pub struct AttentionCache<F> {
+/// The encoder states and their half of the scoring layer, shared by every decoder step.
+pub struct Keys<F> {
     /// [B, Tx, Da].
     a: Array3<F>,
+    /// a W1a + b1: [B·Tx, E].
+    proj: Array2<F>,
+}
+
+/// Gradients that every decoder step adds to and [`Attention::keys_backward`] finishes.
+pub struct KeysGrad<F> {
+    /// Through the context's weighted sum: [B, Tx, Da].
+    d_a: Array3<F>,
+    /// On `proj`: [B·Tx, E].
+    d_proj: Array2<F>,
+}
+
+/// What one step's backward needs.
+pub struct StepCache<F> {
+    s_prev: Array2<F>,
     /// Softmax output [B, Tx]; exactly 0 at masked positions.
     alphas: Array2<F>,
     /// tanh output [B·Tx, E].
     hidden: Array2<F>,
     /// relu output before masking [B·Tx, 1].
     energies: Array2<F>,
-    dense1: DenseCache<F>,
     dense2: DenseCache<F>,
+}
+
+/// What [`Attention::backward`] needs: one step with its own keys.
+pub struct AttentionCache<F> {
+    keys: Keys<F>,
+    step: StepCache<F>,
 }
 
 impl<F: Scalar> Attention<F> {
@@ -50,77 +77,130 @@ impl<F: Scalar> Attention<F> {
     }
 
     /// Ds: the width of the decoder state. Saturates so that a `dense1` replaced by a
-    /// too-narrow one is caught in `forward`.
+    /// too-narrow one is caught in `keys`.
     pub fn state_size(&self) -> usize {
         self.dense1.input_size().saturating_sub(self.da)
     }
 
-    /// `mask`: [B, Tx], 0 marks a padded encoder position (any other value a real one);
-    /// padded positions get α = 0 exactly. Every row needs at least one real position.
+    /// The encoder half of the scoring layer: a: [B, Tx, Da] -> keys for every step.
+    pub fn keys(&self, a: ArrayView3<F>) -> Result<Keys<F>, NnError> {
+        self.check_layers()?;
+        let (batch, tx, da) = a.dim();
+        if da != self.da {
+            return Err(NnError::Invalid(format!("encoder states have width {da}, attention expects {}", self.da)));
+        }
+        if tx == 0 {
+            return Err(NnError::Invalid("attention over an empty encoder sequence".into()));
+        }
+        let a = a.as_standard_layout().into_owned();
+        let flat = a.view().into_shape_with_order((batch * tx, da)).expect("standard layout reshapes");
+        // (1a) proj = a W1a + b1
+        let proj = matmul(&flat, &self.dense1.w.value.slice(s![..da, ..])) + &self.dense1.b.value;
+        Ok(Keys { a, proj })
+    }
+
+    /// One decoder step over precomputed keys. `mask`: [B, Tx], 0 marks a padded encoder
+    /// position (any other value a real one); padded positions get α = 0 exactly. Every row
+    /// needs at least one real position.
+    pub fn attend(
+        &self,
+        keys: &Keys<F>,
+        s_prev: ArrayView2<F>,
+        mask: Option<ArrayView2<F>>,
+    ) -> Result<(Array2<F>, Array2<F>, StepCache<F>), NnError> {
+        let (batch, tx, da) = keys.a.dim();
+        self.check_step(keys, s_prev, mask)?;
+        let e = self.dense1.output_size();
+        // (1b) z1 = proj + repeat(s_prev W1s)
+        let state_part = matmul(&s_prev, &self.dense1.w.value.slice(s![da.., ..]));
+        let mut z1 = keys.proj.clone().into_shape_with_order((batch, tx, e)).expect("[B·Tx, E] reshapes to [B, Tx, E]");
+        z1 += &state_part.view().insert_axis(Axis(1));
+        let z1 = z1.into_shape_with_order((batch * tx, e)).expect("[B, Tx, E] reshapes to [B·Tx, E]");
+        let hidden = Activation::Tanh.forward(z1.view()); // (2)
+        let (z2, dense2) = self.dense2.forward(hidden.view()); // (3)
+        let energies = Activation::Relu.forward(z2.view()); // (4)
+        let mut scores = energies.clone().into_shape_with_order((batch, tx)).expect("[B·Tx, 1] reshapes to [B, Tx]");
+        if let Some(m) = mask {
+            // exp(-inf - max) is exactly 0, and `check_step` guaranteed a finite max in every row.
+            ndarray::Zip::from(&mut scores).and(m).for_each(|e, &m| {
+                if m == F::zero() {
+                    *e = F::neg_infinity();
+                }
+            }); // (5)
+        }
+        let alphas = softmax_rows(scores.view()); // (6)
+        let context = (&keys.a * &alphas.view().insert_axis(Axis(2))).sum_axis(Axis(1)); // (7)
+        let cache = StepCache { s_prev: s_prev.to_owned(), alphas: alphas.clone(), hidden, energies, dense2 };
+        Ok((context, alphas, cache))
+    }
+
+    /// Zeroed gradients for the steps over `keys` to add to.
+    pub fn keys_grad(&self, keys: &Keys<F>) -> KeysGrad<F> {
+        KeysGrad { d_a: Array3::zeros(keys.a.raw_dim()), d_proj: Array2::zeros(keys.proj.raw_dim()) }
+    }
+
+    /// Backward of [`Attention::attend`]: d_context: [B, Da] -> ds_prev: [B, Ds], adding the
+    /// gradient on the keys into `grad` and the state half's into `dense1`.
+    ///
+    /// # Panics
+    /// If `d_context` is not [B, Da] of the forward pass that made `cache`.
+    pub fn attend_backward(&mut self, keys: &Keys<F>, cache: &StepCache<F>, d_context: ArrayView2<F>, grad: &mut KeysGrad<F>) -> Array2<F> {
+        let (batch, tx, da) = keys.a.dim();
+        assert_eq!(d_context.dim(), (batch, da), "d_context must be [B, Da] of the forward pass");
+        let e = self.dense1.output_size();
+        let dc = d_context.insert_axis(Axis(1));
+        // (7) context = Σ_t α_t a_t:  dα_t = a_t · dc,  da_t += α_t dc
+        let d_alphas = (&keys.a * &dc).sum_axis(Axis(2));
+        grad.d_a.zip_mut_with(&(&cache.alphas.view().insert_axis(Axis(2)) * &dc), |g, &d| *g += d);
+        // (6) softmax; (5) needs nothing: a masked position has α = 0, so its dscore is 0
+        let d_scores = softmax_rows_backward(cache.alphas.view(), d_alphas.view());
+        let d_energies = d_scores.into_shape_with_order((batch * tx, 1)).expect("[B, Tx] reshapes to [B·Tx, 1]");
+        let dz2 = Activation::Relu.backward(cache.energies.view(), d_energies.view()); // (4)
+        let d_hidden = self.dense2.backward(&cache.dense2, dz2.view()); // (3)
+        let dz1 = Activation::Tanh.backward(cache.hidden.view(), d_hidden.view()); // (2)
+        // (1b) z1 = proj + repeat(s_prev W1s): dproj += dz1; the repeat sums over Tx
+        grad.d_proj += &dz1;
+        let dz1_s = dz1.into_shape_with_order((batch, tx, e)).expect("[B·Tx, E] reshapes to [B, Tx, E]").sum_axis(Axis(1));
+        gemm_acc(F::one(), &cache.s_prev.t(), &dz1_s.view(), &mut self.dense1.w.grad.slice_mut(s![da.., ..]));
+        matmul(&dz1_s.view(), &self.dense1.w.value.slice(s![da.., ..]).t())
+    }
+
+    /// Finishes the keys' backward once every step has added to `grad`: -> da: [B, Tx, Da].
+    pub fn keys_backward(&mut self, keys: &Keys<F>, grad: KeysGrad<F>) -> Array3<F> {
+        let (batch, tx, da) = keys.a.dim();
+        let flat = keys.a.view().into_shape_with_order((batch * tx, da)).expect("keys hold a standard-layout copy");
+        // (1a) proj = a W1a + b1:  dW1a += aᵀ dproj,  db1 += Σ dproj,  da += dproj W1aᵀ
+        gemm_acc(F::one(), &flat.t(), &grad.d_proj.view(), &mut self.dense1.w.grad.slice_mut(s![..da, ..]));
+        self.dense1.b.grad += &grad.d_proj.sum_axis(Axis(0));
+        let from_proj = matmul(&grad.d_proj.view(), &self.dense1.w.value.slice(s![..da, ..]).t());
+        grad.d_a + &from_proj.into_shape_with_order((batch, tx, da)).expect("[B·Tx, Da] reshapes to [B, Tx, Da]")
+    }
+
+    /// One step with its own keys: [`Attention::keys`] then [`Attention::attend`].
     pub fn forward(
         &self,
         a: ArrayView3<F>,
         s_prev: ArrayView2<F>,
         mask: Option<ArrayView2<F>>,
     ) -> Result<(Array2<F>, Array2<F>, AttentionCache<F>), NnError> {
-        let (batch, tx, da) = a.dim();
-        self.check(a, s_prev, mask)?;
-        let ds = s_prev.ncols();
-        let mut x = Array3::zeros((batch, tx, da + ds));
-        x.slice_mut(s![.., .., ..da]).assign(&a); // (1) x = [a, repeat(s_prev)]
-        x.slice_mut(s![.., .., da..]).assign(&s_prev.insert_axis(Axis(1)));
-        let x = x.into_shape_with_order((batch * tx, da + ds)).expect("fresh array is contiguous");
-        let (z1, dense1) = self.dense1.forward(x.view()); // (2)
-        let hidden = Activation::Tanh.forward(z1.view()); // (3)
-        let (z2, dense2) = self.dense2.forward(hidden.view()); // (4)
-        let energies = Activation::Relu.forward(z2.view()); // (5)
-        let mut scores = energies.clone().into_shape_with_order((batch, tx)).expect("[B·Tx, 1] reshapes to [B, Tx]");
-        if let Some(m) = mask {
-            // exp(-inf - max) is exactly 0, and `check` guaranteed a finite max in every row.
-            ndarray::Zip::from(&mut scores).and(m).for_each(|e, &m| {
-                if m == F::zero() {
-                    *e = F::neg_infinity();
-                }
-            }); // (6)
-        }
-        let alphas = softmax_rows(scores.view()); // (7)
-        let context = (&a * &alphas.view().insert_axis(Axis(2))).sum_axis(Axis(1)); // (8)
-        let cache = AttentionCache { a: a.to_owned(), alphas: alphas.clone(), hidden, energies, dense1, dense2 };
-        Ok((context, alphas, cache))
+        let keys = self.keys(a)?;
+        let (context, alphas, step) = self.attend(&keys, s_prev, mask)?;
+        Ok((context, alphas, AttentionCache { keys, step }))
     }
 
-    /// d_context: [B, Da] -> (da: [B, Tx, Da], ds_prev: [B, Ds]). The decoder reads the same
-    /// `a` at every output step, so the caller sums `da` over steps.
+    /// d_context: [B, Da] -> (da: [B, Tx, Da], ds_prev: [B, Ds]).
     ///
     /// # Panics
     /// If `d_context` is not [B, Da] of the forward pass that made `cache`.
     pub fn backward(&mut self, cache: &AttentionCache<F>, d_context: ArrayView2<F>) -> (Array3<F>, Array2<F>) {
-        let (batch, tx, da) = cache.a.dim();
-        assert_eq!(d_context.dim(), (batch, da), "d_context must be [B, Da] of the forward pass");
-        let dc = d_context.insert_axis(Axis(1));
-        // (8) context = Σ_t α_t a_t:  dα_t = a_t · dc,  da_t = α_t dc (the direct path)
-        let d_alphas = (&cache.a * &dc).sum_axis(Axis(2));
-        let mut d_a = &cache.alphas.view().insert_axis(Axis(2)) * &dc;
-        // (7) softmax; (6) needs nothing: a masked position has α = 0, so its dscore is 0
-        let d_scores = softmax_rows_backward(cache.alphas.view(), d_alphas.view());
-        let d_energies = d_scores.into_shape_with_order((batch * tx, 1)).expect("[B, Tx] reshapes to [B·Tx, 1]");
-        let dz2 = Activation::Relu.backward(cache.energies.view(), d_energies.view()); // (5)
-        let d_hidden = self.dense2.backward(&cache.dense2, dz2.view()); // (4)
-        let dz1 = Activation::Tanh.backward(cache.hidden.view(), d_hidden.view()); // (3)
-        let dx = self.dense1.backward(&cache.dense1, dz1.view()); // (2)
-        // (1) x = [a, repeat(s_prev)]: the encoder columns add to da, the repeated state
-        // columns sum over Tx
-        let ds = dx.ncols() - da;
-        let dx = dx.into_shape_with_order((batch, tx, da + ds)).expect("[B·Tx, Da+Ds] reshapes to [B, Tx, Da+Ds]");
-        d_a += &dx.slice(s![.., .., ..da]);
-        let ds_prev = dx.slice(s![.., .., da..]).sum_axis(Axis(1));
-        (d_a, ds_prev)
+        let mut grad = self.keys_grad(&cache.keys);
+        let ds_prev = self.attend_backward(&cache.keys, &cache.step, d_context, &mut grad);
+        (self.keys_backward(&cache.keys, grad), ds_prev)
     }
 
-    fn check(&self, a: ArrayView3<F>, s_prev: ArrayView2<F>, mask: Option<ArrayView2<F>>) -> Result<(), NnError> {
-        let (batch, tx, da) = a.dim();
+    fn check_layers(&self) -> Result<(), NnError> {
         let (e, ds) = (self.dense1.output_size(), self.state_size());
-        if self.dense1.input_size() != self.da + ds || self.dense2.input_size() != e || self.dense2.output_size() != 1 {
+        if self.dense1.input_size() != self.da + ds || ds == 0 || self.dense2.input_size() != e || self.dense2.output_size() != 1 {
             return Err(NnError::Invalid(format!(
                 "attention layers are [{} -> {e}] and [{} -> {}], expected [Da+Ds -> E] with Da = {} and [E -> 1]",
                 self.dense1.input_size(),
@@ -129,14 +209,18 @@ impl<F: Scalar> Attention<F> {
                 self.da
             )));
         }
-        if da != self.da {
-            return Err(NnError::Invalid(format!("encoder states have width {da}, attention expects {}", self.da)));
+        Ok(())
+    }
+
+    fn check_step(&self, keys: &Keys<F>, s_prev: ArrayView2<F>, mask: Option<ArrayView2<F>>) -> Result<(), NnError> {
+        self.check_layers()?;
+        let (batch, tx, _) = keys.a.dim();
+        let ds = self.state_size();
+        if keys.proj.ncols() != self.dense1.output_size() {
+            return Err(NnError::Invalid("these keys were made by another attention layer".into()));
         }
         if s_prev.dim() != (batch, ds) {
             return Err(NnError::Invalid(format!("decoder state is {:?}, expected [{batch}, {ds}]", s_prev.dim())));
-        }
-        if tx == 0 {
-            return Err(NnError::Invalid("attention over an empty encoder sequence".into()));
         }
         if let Some(m) = mask {
             if m.dim() != (batch, tx) {
@@ -271,7 +355,7 @@ mod tests {
         let (mut positive, mut negative) = (0, 0);
         for s in [&s1, &s2] {
             let (_, _, cache) = att.forward(a.view(), s.view(), m).unwrap();
-            let z2 = att.dense2.apply(cache.hidden.view());
+            let z2 = att.dense2.apply(cache.step.hidden.view());
             assert!(z2.iter().all(|z| z.abs() > 1e-4), "a relu pre-activation is too close to its kink: {z2}");
             positive += z2.iter().filter(|&&z| z > 0.0).count();
             negative += z2.iter().filter(|&&z| z < 0.0).count();
@@ -305,6 +389,40 @@ mod tests {
         assert!(err < 1e-6, "da: relative error {err}");
         let err = check_input(&s1, &d_s1, |s1| loss(&att, &a, s1));
         assert!(err < 1e-6, "ds_prev: relative error {err}");
+    }
+
+    /// Keys computed once and shared by two steps give the same gradients as two
+    /// single steps that each compute their own.
+    #[test]
+    fn shared_keys_equal_separate_steps() {
+        let mut rng = seeded_rng(13);
+        let mut att: Attention<f64> = Attention::new(3, 4, 5, &mut rng);
+        let a: Array3<f64> = randn((2, 3, 4), 1.0, &mut rng);
+        let (s1, s2): (Array2<f64>, Array2<f64>) = (randn((2, 3), 1.0, &mut rng), randn((2, 3), 1.0, &mut rng));
+        let (r1, r2): (Array2<f64>, Array2<f64>) = (randn((2, 4), 1.0, &mut rng), randn((2, 4), 1.0, &mut rng));
+        let grads = |att: &mut Attention<f64>| {
+            let mut all = Vec::new();
+            att.visit("", &mut |_, p| all.extend(p.grad.iter().copied()));
+            all
+        };
+        let (_, _, c1) = att.forward(a.view(), s1.view(), None).unwrap();
+        let (_, _, c2) = att.forward(a.view(), s2.view(), None).unwrap();
+        let (da1, ds1) = att.backward(&c1, r1.view());
+        let (da2, ds2) = att.backward(&c2, r2.view());
+        let separate = grads(&mut att);
+        att.zero_grad();
+        let keys = att.keys(a.view()).unwrap();
+        let (_, _, k1) = att.attend(&keys, s1.view(), None).unwrap();
+        let (_, _, k2) = att.attend(&keys, s2.view(), None).unwrap();
+        let mut g = att.keys_grad(&keys);
+        let shared_ds2 = att.attend_backward(&keys, &k2, r2.view(), &mut g);
+        let shared_ds1 = att.attend_backward(&keys, &k1, r1.view(), &mut g);
+        let shared_da = att.keys_backward(&keys, g);
+        let close = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(a, b)| (a - b).abs() < 1e-12);
+        assert!(close(&grads(&mut att), &separate));
+        assert!(close((da1 + da2).as_slice().unwrap(), shared_da.as_slice().unwrap()));
+        assert!(close(ds1.as_slice().unwrap(), shared_ds1.as_slice().unwrap()));
+        assert!(close(ds2.as_slice().unwrap(), shared_ds2.as_slice().unwrap()));
     }
 
     #[test]

@@ -24,11 +24,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
 use crate::models::{ModelError, vocab::Vocab};
 use crate::nn::loss::softmax_cross_entropy;
 use crate::nn::param::join;
+use crate::nn::attention::Keys;
 use crate::nn::recurrent::{BiCache, SeqInput};
 use crate::nn::weights::{self, KIND_KEY, Weights};
 use crate::nn::{Attention, Bidirectional, Cell, Dense, Lstm, Module, NnError, ParamMut, Scalar, State, seeded_rng};
@@ -101,7 +102,7 @@ pub struct Nmt<F: Scalar> {
 
 /// One decoder step's caches.
 struct StepCache<F: Scalar> {
-    attention: crate::nn::attention::AttentionCache<F>,
+    attention: crate::nn::attention::StepCache<F>,
     x: Array2<F>,
     cell: <Lstm<F> as Cell<F>>::Cache,
 }
@@ -213,15 +214,16 @@ impl<F: Scalar> Nmt<F> {
         Ok((h.permuted_axes([1, 0, 2]).as_standard_layout().into_owned(), cache))
     }
 
-    /// One decoder step: attention over `a`, then the LSTM on [context, onehot(prev)].
+    /// One decoder step: attention over the encoder's keys, then the LSTM on
+    /// [context, onehot(prev)].
     fn decode_step(
         &self,
-        a: ArrayView3<F>,
+        keys: &Keys<F>,
         mask_bt: ArrayView2<F>,
         state: &State<F>,
         prev: &[usize],
     ) -> Result<(State<F>, Array2<F>, StepCache<F>), ModelError> {
-        let (context, alphas, attention) = self.attention.forward(a, state.h.view(), Some(mask_bt))?; // (1)
+        let (context, alphas, attention) = self.attention.attend(keys, state.h.view(), Some(mask_bt))?; // (1)
         let da = context.ncols();
         let mut x = Array2::zeros((prev.len(), da + START + 1)); // (2) x = [context, onehot(prev)]
         x.slice_mut(s![.., ..da]).assign(&context);
@@ -241,12 +243,13 @@ impl<F: Scalar> Nmt<F> {
         let batch = inputs.len();
         let (ids, mask, mask_bt) = Self::batch_ids(inputs)?;
         let (a, enc_cache) = self.encode_states(&ids, &mask)?;
+        let keys = self.attention.keys(a.view())?; // (0)
         let mut state = self.decoder.zero_state(batch);
         let mut steps = Vec::with_capacity(OUTPUT_LEN);
         let mut hs = Array2::zeros((OUTPUT_LEN * batch, self.cfg.n_s));
         let mut prev = vec![START; batch];
         for t in 0..OUTPUT_LEN {
-            let (next, _, cache) = self.decode_step(a.view(), mask_bt.view(), &state, &prev)?;
+            let (next, _, cache) = self.decode_step(&keys, mask_bt.view(), &state, &prev)?;
             hs.slice_mut(s![t * batch..(t + 1) * batch, ..]).assign(&next.h);
             steps.push(cache);
             state = next;
@@ -266,42 +269,60 @@ impl<F: Scalar> Nmt<F> {
         // Backward, last step first.
         let dhs = self.out.backward(&out_cache, lg.dlogits.view()); // (4)
         let mut ds = self.decoder.zero_state(batch);
-        let mut da_total = Array3::<F>::zeros(a.raw_dim());
+        let mut keys_grad = self.attention.keys_grad(&keys);
         let ctx = 2 * self.cfg.n_a;
         for (t, cache) in steps.iter().enumerate().rev() {
             ds.h += &dhs.slice(s![t * batch..(t + 1) * batch, ..]);
             let (dx, d_prev) = self.decoder.step_backward(cache.x.view(), &cache.cell, &ds); // (3)
             // (2) only the context columns lead back into the network
-            let (da, ds_att) = self.attention.backward(&cache.attention, dx.slice(s![.., ..ctx])); // (1)
-            da_total += &da;
+            let ds_att = self.attention.attend_backward(&keys, &cache.attention, dx.slice(s![.., ..ctx]), &mut keys_grad); // (1)
             ds = d_prev;
             ds.h += &ds_att;
         }
+        let da = self.attention.keys_backward(&keys, keys_grad); // (0)
         // a = permute(h): the encoder wants [T, B, 2n_a]
-        let dh = da_total.permuted_axes([1, 0, 2]);
+        let dh = da.permuted_axes([1, 0, 2]);
         self.encoder.backward(&enc_cache, dh.view());
         Ok((lg.loss, correct))
     }
 
     /// Greedy decoding of a batch: each step takes the most probable symbol and feeds it back.
     pub fn greedy(&self, inputs: &[&[usize]]) -> Result<Decoded<F>, ModelError> {
+        self.decode(inputs, None)
+    }
+
+    /// Runs the decoder along given outputs (`forced`: [B][Ty]) and reports each symbol's
+    /// probability and the attention on the way: how the model scores an answer it did not
+    /// pick greedily, e.g. one found by beam search.
+    pub fn score(&self, inputs: &[&[usize]], forced: &[[usize; OUTPUT_LEN]]) -> Result<Decoded<F>, ModelError> {
+        if inputs.len() != forced.len() {
+            return Err(ModelError::Invalid(format!("{} inputs for {} outputs", inputs.len(), forced.len())));
+        }
+        self.decode(inputs, Some(forced))
+    }
+
+    fn decode(&self, inputs: &[&[usize]], forced: Option<&[[usize; OUTPUT_LEN]]>) -> Result<Decoded<F>, ModelError> {
         let batch = inputs.len();
         let (ids, mask, mask_bt) = Self::batch_ids(inputs)?;
         let (a, _) = self.encode_states(&ids, &mask)?;
         let tx = a.len_of(Axis(1));
+        let keys = self.attention.keys(a.view())?;
         let mut state = self.decoder.zero_state(batch);
         let mut prev = vec![START; batch];
         let mut symbols = Array2::zeros((batch, OUTPUT_LEN));
         let mut probs = Array2::zeros((batch, OUTPUT_LEN));
         let mut all_alphas = Array3::zeros((batch, OUTPUT_LEN, tx));
         for t in 0..OUTPUT_LEN {
-            let (next, alphas, _) = self.decode_step(a.view(), mask_bt.view(), &state, &prev)?;
+            let (next, alphas, _) = self.decode_step(&keys, mask_bt.view(), &state, &prev)?;
             let p = crate::nn::activation::softmax_rows(self.out.apply(next.h.view()).view());
             for (b, row) in p.rows().into_iter().enumerate() {
-                let best = (1..row.len()).fold(0, |k, i| if row[i] > row[k] { i } else { k });
-                symbols[[b, t]] = best;
-                probs[[b, t]] = row[best];
-                prev[b] = best;
+                let pick = match forced {
+                    Some(f) => f[b][t].min(row.len() - 1),
+                    None => (1..row.len()).fold(0, |k, i| if row[i] > row[k] { i } else { k }),
+                };
+                symbols[[b, t]] = pick;
+                probs[[b, t]] = row[pick];
+                prev[b] = pick;
             }
             all_alphas.slice_mut(s![.., t, ..]).assign(&alphas);
             state = next;
@@ -314,9 +335,10 @@ impl<F: Scalar> Nmt<F> {
     pub fn beam(&self, input: &[usize], width: usize) -> Result<Vec<crate::nn::sampling::Hypothesis>, ModelError> {
         let (ids, mask, mask_bt) = Self::batch_ids(&[input])?;
         let (a, _) = self.encode_states(&ids, &mask)?;
+        let keys = self.attention.keys(a.view())?;
         let config = crate::nn::sampling::BeamConfig { width, length_penalty: 0.0 };
         let step = |state: &State<F>, prev: usize| -> Result<(Vec<f64>, State<F>), NnError> {
-            let (next, _, _) = self.decode_step(a.view(), mask_bt.view(), state, &[prev]).map_err(|e| NnError::Invalid(e.to_string()))?;
+            let (next, _, _) = self.decode_step(&keys, mask_bt.view(), state, &[prev]).map_err(|e| NnError::Invalid(e.to_string()))?;
             let p = crate::nn::activation::softmax_rows(self.out.apply(next.h.view()).view());
             Ok((p.iter().map(|v| v.as_f64().ln()).collect(), next))
         };
@@ -330,16 +352,21 @@ impl<F: Scalar> Nmt<F> {
 }
 
 impl Nmt<f32> {
-    /// Writes the weights with the vocabulary and hyper-parameters, plus `extra` metadata.
-    pub fn save(&mut self, path: &Path, extra: &[(&str, String)]) -> Result<(), ModelError> {
-        let mut meta: HashMap<String, String> = HashMap::from([
+    /// The metadata a weights file needs to rebuild this model.
+    pub fn metadata(&self) -> HashMap<String, String> {
+        HashMap::from([
             (KIND_KEY.into(), KIND.into()),
             ("vocab".into(), self.vocab.to_json()),
             ("max_input".into(), self.cfg.max_input.to_string()),
             ("n_a".into(), self.cfg.n_a.to_string()),
             ("n_s".into(), self.cfg.n_s.to_string()),
             ("attention".into(), self.cfg.attention.to_string()),
-        ]);
+        ])
+    }
+
+    /// Writes the weights with the vocabulary and hyper-parameters, plus `extra` metadata.
+    pub fn save(&mut self, path: &Path, extra: &[(&str, String)]) -> Result<(), ModelError> {
+        let mut meta = self.metadata();
         meta.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         weights::save(path, self, meta)?;
         Ok(())
@@ -376,11 +403,6 @@ impl<F: Scalar> Module<F> for Nmt<F> {
 /// Per-symbol probabilities multiplied: how sure the model is of a whole output.
 pub fn confidence<F: Scalar>(probs: ndarray::ArrayView1<F>) -> f64 {
     probs.iter().map(|p| p.as_f64()).product()
-}
-
-/// Row `b` of a decoded batch as [Ty, tx] attention weights for an input of `tx` characters.
-pub fn attention_map<F: Scalar>(decoded: &Decoded<F>, b: usize, tx: usize) -> Array2<F> {
-    decoded.alphas.slice(s![b, .., ..tx]).to_owned()
 }
 
 #[cfg(test)]
