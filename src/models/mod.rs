@@ -3,6 +3,7 @@
 
 pub mod charlm;
 pub mod data;
+pub mod dates;
 pub mod dinos;
 pub mod error;
 pub mod text;
