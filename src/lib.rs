@@ -7,5 +7,6 @@ pub mod atomic;
 pub mod cli;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod metrics;
 pub mod models;
 pub mod nn;
