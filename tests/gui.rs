@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use seqlab::gui::{App, DinosPanel, Panel, TextPanel};
+use seqlab::gui::{App, DatesPanel, DinosPanel, Panel, TextPanel};
 use seqlab::models::charlm::{CharLm, CharLmConfig};
 use seqlab::models::text;
 use seqlab::nn::CellKind;
@@ -29,11 +29,12 @@ fn panel_harness<P: Panel>(panel: P) -> Harness<'static, P> {
 }
 
 #[test]
-fn shell_lists_the_two_panels_and_switches_between_them() {
+fn shell_lists_the_panels_and_switches_between_them() {
     let mut harness = Harness::builder().with_size([1100.0, 750.0]).allow_missing_glyphs().build_ui_state(|ui, app: &mut App| app.ui(ui), App::new());
     harness.run_steps(2);
     harness.get_by_label("Dinosaur Island");
     harness.get_by_label("Text generation");
+    harness.get_by_label("Dates");
     assert!(harness.query_by_label("Generate").is_some(), "Dinosaur Island is shown first");
     assert!(harness.query_by_label("Write").is_none());
 
@@ -131,4 +132,29 @@ fn an_unseen_prompt_character_is_reported() {
     harness.run_steps(3);
     assert!(harness.query_by_label_contains("not in this model's vocabulary").is_some());
     assert!(harness.state().output().is_empty());
+}
+
+/// The shipped date model answers as soon as an example is clicked, shows the answer, the
+/// beam candidates and the attention heatmap's hover text; a bad input shows its error.
+#[test]
+fn dates_panel_translates_examples_and_reports_bad_input() {
+    let mut harness = panel_harness(DatesPanel::new());
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("cannot load").is_none(), "the shipped dates model must load");
+    harness.get_by_label("31.12.2099").click();
+    harness.run_steps(2);
+    let t = match harness.state().result() {
+        Some(Ok(t)) => t.clone(),
+        other => panic!("no translation: {other:?}"),
+    };
+    assert_eq!(t.input.iter().collect::<String>(), "31.12.2099");
+    assert_eq!(t.best.iso, "2099-12-31");
+    assert_eq!(t.attention.dim(), (10, 10));
+    assert!(harness.query_by_label("2099-12-31").is_some(), "the answer is not shown");
+    assert!(harness.query_by_label("Beam candidates:").is_some());
+    assert!(harness.query_by_label("a real date").is_some());
+
+    let mut harness = panel_harness(DatesPanel::new().with_input("   "));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("the input is empty").is_some());
 }

@@ -44,6 +44,12 @@ impl DatesPanel {
         self
     }
 
+    /// Starts with `text` in the box, as if the user had typed it.
+    pub fn with_input(mut self, text: &str) -> Self {
+        self.input = text.to_owned();
+        self
+    }
+
     /// The current answer, if any.
     pub fn result(&self) -> Option<&Result<Translation, String>> {
         self.result.as_ref()
