@@ -2,6 +2,7 @@
 //!
 //! Layers (arrows point to what a module may use):
 //! `cli`, `gui` -> `models` -> `nn`. `nn` and `models` never touch the GUI or audio.
+//! `metrics` (BLEU) is plain functions of token sequences and uses nothing else here.
 
 pub mod atomic;
 pub mod cli;
