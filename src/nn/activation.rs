@@ -19,16 +19,13 @@ pub fn sigmoid<F: Scalar>(x: F) -> F {
 
 /// tanh through one `exp`: glibc's `tanhf` goes through `expm1f` and was a sixth of a
 /// training step. Relative error near 0 grows to ~1e-7 (absolute stays below), which
-/// f32 training cannot see; |x| > 20 saturates exactly.
+/// f32 training cannot see; |x| > 20 saturates exactly. Clamping instead of returning
+/// early keeps it branch-free, so a map over an array vectorises; NaN fails both
+/// comparisons and stays NaN.
 pub fn tanh<F: Scalar>(x: F) -> F {
     let limit = F::of(20.0);
-    if x > limit {
-        return F::one();
-    }
-    if x < -limit {
-        return -F::one();
-    }
-    let e = (x + x).exp();
+    let x = if x > limit { limit } else if x < -limit { -limit } else { x };
+    let e = (x + x).exp_vec();
     (e - F::one()) / (e + F::one())
 }
 
@@ -78,7 +75,7 @@ pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
     let mut y = x.to_owned();
     for mut row in y.rows_mut() {
         let m = row.fold(F::neg_infinity(), |a, &b| a.max(b));
-        row.mapv_inplace(|v| (v - m).exp());
+        row.mapv_inplace(|v| (v - m).exp_vec());
         let s = row.sum();
         row.mapv_inplace(|v| v / s);
     }
