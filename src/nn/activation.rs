@@ -72,12 +72,15 @@ impl Activation {
 
 /// Softmax of each row of `x: [N, K]`, shifted by the row max for stability.
 pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
-    let mut y = x.to_owned();
-    for mut row in y.rows_mut() {
-        let m = row.fold(F::neg_infinity(), |a, &b| a.max(b));
-        row.mapv_inplace(|v| (v - m).exp_vec());
-        let s = row.sum();
-        row.mapv_inplace(|v| v / s);
+    let mut y = x.as_standard_layout().into_owned();
+    let k = y.ncols().max(1);
+    // Rows as slices, one pass each for max, exp and scale: the rows are short (a
+    // vocabulary), so per-row iterator set-up was a large part of the cost.
+    for row in y.as_slice_mut().expect("standard layout").chunks_exact_mut(k) {
+        let m = row.iter().fold(F::neg_infinity(), |a, &b| a.max(b));
+        row.iter_mut().for_each(|v| *v = (*v - m).exp_vec());
+        let inv = F::one() / row.iter().copied().sum::<F>();
+        row.iter_mut().for_each(|v| *v *= inv);
     }
     y
 }
