@@ -74,15 +74,28 @@ impl Activation {
 pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
     let mut y = x.as_standard_layout().into_owned();
     let k = y.ncols().max(1);
-    // Rows as slices, one pass each for max, exp and scale: the rows are short (a
-    // vocabulary), so per-row iterator set-up was a large part of the cost.
     for row in y.as_slice_mut().expect("standard layout").chunks_exact_mut(k) {
-        let m = row.iter().fold(F::neg_infinity(), |a, &b| a.max(b));
+        let m = fold_lanes(row, F::neg_infinity(), |a, b| if b > a { b } else { a });
         row.iter_mut().for_each(|v| *v = (*v - m).exp_vec());
-        let inv = F::one() / row.iter().copied().sum::<F>();
+        let inv = F::one() / fold_lanes(row, F::zero(), |a, b| a + b);
         row.iter_mut().for_each(|v| *v *= inv);
     }
     y
+}
+
+/// Folds a short slice with eight independent accumulators. A softmax row is a
+/// vocabulary wide, and one running max or sum is a chain of dependent operations that
+/// cost more than the exponentials; eight chains fit one or two SIMD registers.
+fn fold_lanes<F: Scalar>(xs: &[F], init: F, f: impl Fn(F, F) -> F) -> F {
+    let mut acc = [init; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = f(*a, x);
+        }
+    }
+    rest.iter().fold(acc.into_iter().fold(init, &f), |a, &x| f(a, x))
 }
 
 /// Backward of [`softmax_rows`]: dx_i = y_i (dy_i - Σ_j dy_j y_j), row by row.

@@ -377,12 +377,17 @@ impl<C> Stacked<C> {
     where
         C: Cell<F>,
     {
-        let mut d = Some(dy.to_owned());
+        let top = self.layers.len().saturating_sub(1);
+        let mut d = None::<Array3<F>>;
         let mut d_states = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter_mut().enumerate().rev() {
-            // Only layer 0 can read tokens, so `d` is Some for every layer above it.
-            let Some(dy_l) = d.take() else { break };
-            let (dx_l, ds0) = layer.backward(&cache.layers[l], dy_l.view(), d_last.map(|s| &s[l]));
+            // Only layer 0 can read tokens, so `d` is Some for every layer below the top.
+            let dy_l = match &d {
+                _ if l == top => dy,
+                Some(d) => d.view(),
+                None => break,
+            };
+            let (dx_l, ds0) = layer.backward(&cache.layers[l], dy_l, d_last.map(|s| &s[l]));
             d_states.push(ds0);
             d = dx_l;
         }
