@@ -74,9 +74,14 @@ impl Activation {
 pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
     let mut y = x.as_standard_layout().into_owned();
     let k = y.ncols().max(1);
-    for row in y.as_slice_mut().expect("standard layout").chunks_exact_mut(k) {
+    let data = y.as_slice_mut().expect("standard layout");
+    for row in data.chunks_exact_mut(k) {
         let m = fold_lanes(row, F::neg_infinity(), |a, b| if b > a { b } else { a });
-        row.iter_mut().for_each(|v| *v = (*v - m).exp_vec());
+        row.iter_mut().for_each(|v| *v -= m);
+    }
+    // One pass over the whole matrix: a row is too short to fill the vector lanes.
+    data.iter_mut().for_each(|v| *v = v.exp_vec());
+    for row in data.chunks_exact_mut(k) {
         let inv = F::one() / fold_lanes(row, F::zero(), |a, b| a + b);
         row.iter_mut().for_each(|v| *v *= inv);
     }
