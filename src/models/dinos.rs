@@ -173,7 +173,11 @@ fn encode_all(model: &CharLm, names: &[String]) -> Result<Vec<Vec<usize>>, Model
 
 /// Time-major batch of names: inputs [T, B] start with NO_TOKEN (the course's zero
 /// x⟨1⟩) then the characters; targets are the characters then END; mask marks real steps.
+/// Columns run longest name first, so every mask row is a prefix of ones and the
+/// recurrent layer skips the padding instead of computing and discarding it.
 fn name_batch(names: &[&Vec<usize>], end: usize) -> ((Array2<usize>, Array2<f32>), Array2<usize>) {
+    let mut names = names.to_vec();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
     let t_len = names.iter().map(|n| n.len() + 1).max().unwrap_or(1);
     let mut inputs = Array2::from_elem((t_len, names.len()), NO_TOKEN);
     let mut targets = Array2::zeros((t_len, names.len()));

@@ -19,16 +19,13 @@ pub fn sigmoid<F: Scalar>(x: F) -> F {
 
 /// tanh through one `exp`: glibc's `tanhf` goes through `expm1f` and was a sixth of a
 /// training step. Relative error near 0 grows to ~1e-7 (absolute stays below), which
-/// f32 training cannot see; |x| > 20 saturates exactly.
+/// f32 training cannot see; |x| > 20 saturates exactly. Clamping instead of returning
+/// early keeps it branch-free, so a map over an array vectorises; NaN fails both
+/// comparisons and stays NaN.
 pub fn tanh<F: Scalar>(x: F) -> F {
     let limit = F::of(20.0);
-    if x > limit {
-        return F::one();
-    }
-    if x < -limit {
-        return -F::one();
-    }
-    let e = (x + x).exp();
+    let x = if x > limit { limit } else if x < -limit { -limit } else { x };
+    let e = (x + x).exp_vec();
     (e - F::one()) / (e + F::one())
 }
 
@@ -75,14 +72,35 @@ impl Activation {
 
 /// Softmax of each row of `x: [N, K]`, shifted by the row max for stability.
 pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
-    let mut y = x.to_owned();
-    for mut row in y.rows_mut() {
-        let m = row.fold(F::neg_infinity(), |a, &b| a.max(b));
-        row.mapv_inplace(|v| (v - m).exp());
-        let s = row.sum();
-        row.mapv_inplace(|v| v / s);
+    let mut y = x.as_standard_layout().into_owned();
+    let k = y.ncols().max(1);
+    let data = y.as_slice_mut().expect("standard layout");
+    for row in data.chunks_exact_mut(k) {
+        let m = fold_lanes(row, F::neg_infinity(), |a, b| if b > a { b } else { a });
+        row.iter_mut().for_each(|v| *v -= m);
+    }
+    // One pass over the whole matrix: a row is too short to fill the vector lanes.
+    data.iter_mut().for_each(|v| *v = v.exp_vec());
+    for row in data.chunks_exact_mut(k) {
+        let inv = F::one() / fold_lanes(row, F::zero(), |a, b| a + b);
+        row.iter_mut().for_each(|v| *v *= inv);
     }
     y
+}
+
+/// Folds a short slice with eight independent accumulators. A softmax row is a
+/// vocabulary wide, and one running max or sum is a chain of dependent operations that
+/// cost more than the exponentials; eight chains fit one or two SIMD registers.
+fn fold_lanes<F: Scalar>(xs: &[F], init: F, f: impl Fn(F, F) -> F) -> F {
+    let mut acc = [init; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = f(*a, x);
+        }
+    }
+    rest.iter().fold(acc.into_iter().fold(init, &f), |a, &x| f(a, x))
 }
 
 /// Backward of [`softmax_rows`]: dx_i = y_i (dy_i - Σ_j dy_j y_j), row by row.

@@ -6,7 +6,7 @@
 //! product (or, for token inputs, gathers rows of `W_x`: a one-hot input times `W_x` *is*
 //! a row of it), and the cell's `step_projected` does only the recurrent part.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Ix2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Ix2, s};
 
 use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, Param};
@@ -40,6 +40,20 @@ impl<F: Scalar> State<F> {
     pub(crate) fn scaled(&self, mask: ArrayView1<F>) -> Self {
         let m = mask.insert_axis(Axis(1));
         Self { h: &self.h * &m, c: self.c.as_ref().map(|c| c * &m) }
+    }
+
+    /// Rows 0..n as a state of their own.
+    pub(crate) fn prefix(&self, n: usize) -> Self {
+        Self { h: self.h.slice(s![..n, ..]).to_owned(), c: self.c.as_ref().map(|c| c.slice(s![..n, ..]).to_owned()) }
+    }
+
+    /// Overwrites rows 0..n with `rows` (n rows), keeping the others.
+    pub(crate) fn set_prefix(&mut self, rows: &Self) {
+        let n = rows.batch();
+        self.h.slice_mut(s![..n, ..]).assign(&rows.h);
+        if let (Some(a), Some(b)) = (self.c.as_mut(), rows.c.as_ref()) {
+            a.slice_mut(s![..n, ..]).assign(b);
+        }
     }
 
     pub(crate) fn add(&mut self, other: &Self) {

@@ -41,7 +41,9 @@ impl<F: Scalar> Dense<F> {
 
     /// Inference: y = x W + b, no cache.
     pub fn apply(&self, x: ArrayView2<F>) -> Array2<F> {
-        matmul(&x, &self.w.value.view()) + &self.b.value
+        let mut y = matmul(&x, &self.w.value.view());
+        y += &self.b.value;
+        y
     }
 
     pub fn forward(&self, x: ArrayView2<F>) -> (Array2<F>, DenseCache<F>) {

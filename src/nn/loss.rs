@@ -40,7 +40,9 @@ pub fn softmax_cross_entropy<F: Scalar>(
         // log softmax from the probabilities, floored so a zero probability gives a large finite loss
         loss -= m * row[t].max(F::min_positive_value()).ln();
         row[t] -= F::one();
-        row.mapv_inplace(|g| g * m);
+        if m != F::one() {
+            row.mapv_inplace(|g| g * m);
+        }
         count += 1;
     }
     Ok(LossGrad { loss, dlogits: d, count })

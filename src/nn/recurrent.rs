@@ -7,7 +7,7 @@
 //! state, and the backward direction of a [`Bidirectional`] layer starts at each
 //! sequence's real end.
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, Zip, concatenate, s};
+use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Zip, concatenate, s};
 
 use super::cell::{Cell, State};
 use super::param::{Module, ParamMut, join};
@@ -57,10 +57,34 @@ enum InputCache<F> {
     Tokens(Array2<usize>),
 }
 
+/// Which rows of the batch a step's mask row makes the cell compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rows {
+    All,
+    /// Rows 0..n are real and the rest padding, as in a batch sorted by length
+    /// (longest first): the cell runs on the n real rows only.
+    Prefix(usize),
+    /// Any other mask row: the cell runs on every row and the state is blended.
+    Blend,
+}
+
+impl Rows {
+    fn of<F: Scalar>(m: ArrayView1<F>) -> Self {
+        let n = m.iter().take_while(|&&v| v == F::one()).count();
+        if n == m.len() {
+            Rows::All
+        } else if n > 0 && m.iter().skip(n).all(|&v| v == F::zero()) {
+            Rows::Prefix(n)
+        } else {
+            Rows::Blend
+        }
+    }
+}
+
 /// What [`Recurrent::backward`] needs.
 pub struct SeqCache<F: Scalar, C: Cell<F>> {
     input: InputCache<F>,
-    steps: Vec<C::Cache>,
+    steps: Vec<(Rows, C::Cache)>,
     mask: Option<Array2<F>>,
     batch: usize,
 }
@@ -95,13 +119,29 @@ impl<C> Recurrent<C> {
         let mut state = s0.clone();
         let mut steps = Vec::with_capacity(t_len);
         for t in 0..t_len {
-            let (new, cache) = self.cell.step_projected(xp.slice(s![t * batch..(t + 1) * batch, ..]), &state);
-            state = match mask {
-                Some(m) => new.blend(&state, m.row(t)),
-                None => new,
+            let xp_t = xp.slice(s![t * batch..(t + 1) * batch, ..]);
+            let rows = mask.map_or(Rows::All, |m| Rows::of(m.row(t)));
+            let cache = match (rows, mask) {
+                // Only the real prefix runs the cell; the padded rows keep their state,
+                // which is what the blend would give them.
+                (Rows::Prefix(n), _) => {
+                    let (new, cache) = self.cell.step_projected(xp_t.slice(s![..n, ..]), &state.prefix(n));
+                    state.set_prefix(&new);
+                    cache
+                }
+                (Rows::Blend, Some(m)) => {
+                    let (new, cache) = self.cell.step_projected(xp_t, &state);
+                    state = new.blend(&state, m.row(t));
+                    cache
+                }
+                _ => {
+                    let (new, cache) = self.cell.step_projected(xp_t, &state);
+                    state = new;
+                    cache
+                }
             };
             out.index_axis_mut(Axis(0), t).assign(&state.h);
-            steps.push(cache);
+            steps.push((rows, cache));
         }
         let cache = SeqCache { input: input_cache, steps, mask: mask.map(|m| m.to_owned()), batch };
         Ok((out, state, cache))
@@ -126,18 +166,29 @@ impl<C> Recurrent<C> {
         let mut dxp = Array2::zeros((t_len * batch, gh));
         for t in (0..t_len).rev() {
             ds.h += &dh.index_axis(Axis(0), t);
-            let (dxp_t, d_prev) = match &cache.mask {
-                // state_t = m·new + (1-m)·state_{t-1}
-                Some(m) => {
-                    let mt = m.row(t);
-                    let (dxp_t, mut d_prev) = self.cell.backward_projected(&cache.steps[t], &ds.scaled(mt));
-                    d_prev.add(&ds.scaled(mt.mapv(|v| F::one() - v).view()));
-                    (dxp_t, d_prev)
+            let (rows, step) = &cache.steps[t];
+            let mut dxp_rows = dxp.slice_mut(s![t * batch..(t + 1) * batch, ..]);
+            match (rows, &cache.mask) {
+                // The inactive rows were carried, so their gradient passes through as it is.
+                (Rows::Prefix(n), _) => {
+                    let (dxp_t, d_prev) = self.cell.backward_projected(step, &ds.prefix(*n));
+                    dxp_rows.slice_move(s![..*n, ..]).assign(&dxp_t);
+                    ds.set_prefix(&d_prev);
                 }
-                None => self.cell.backward_projected(&cache.steps[t], &ds),
-            };
-            dxp.slice_mut(s![t * batch..(t + 1) * batch, ..]).assign(&dxp_t);
-            ds = d_prev;
+                // state_t = m·new + (1-m)·state_{t-1}
+                (Rows::Blend, Some(m)) => {
+                    let mt = m.row(t);
+                    let (dxp_t, mut d_prev) = self.cell.backward_projected(step, &ds.scaled(mt));
+                    d_prev.add(&ds.scaled(mt.mapv(|v| F::one() - v).view()));
+                    dxp_rows.assign(&dxp_t);
+                    ds = d_prev;
+                }
+                _ => {
+                    let (dxp_t, d_prev) = self.cell.backward_projected(step, &ds);
+                    dxp_rows.assign(&dxp_t);
+                    ds = d_prev;
+                }
+            }
         }
         // xp = X W_x over all steps at once:  dW_x += Xᵀ dxp,  dX = dxp W_xᵀ
         let dx = match &cache.input {
@@ -326,12 +377,17 @@ impl<C> Stacked<C> {
     where
         C: Cell<F>,
     {
-        let mut d = Some(dy.to_owned());
+        let top = self.layers.len().saturating_sub(1);
+        let mut d = None::<Array3<F>>;
         let mut d_states = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter_mut().enumerate().rev() {
-            // Only layer 0 can read tokens, so `d` is Some for every layer above it.
-            let Some(dy_l) = d.take() else { break };
-            let (dx_l, ds0) = layer.backward(&cache.layers[l], dy_l.view(), d_last.map(|s| &s[l]));
+            // Only layer 0 can read tokens, so `d` is Some for every layer below the top.
+            let dy_l = match &d {
+                _ if l == top => dy,
+                Some(d) => d.view(),
+                None => break,
+            };
+            let (dx_l, ds0) = layer.backward(&cache.layers[l], dy_l, d_last.map(|s| &s[l]));
             d_states.push(ds0);
             d = dx_l;
         }
@@ -366,50 +422,129 @@ mod tests {
         array![[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     }
 
-    /// Loss = Σ h·R1 + Σ h_last·R2 (+ Σ c_last·R3), so both dh and d_last are exercised.
+    /// The batch columns of [`mask`] reordered longest first: every mask row becomes a
+    /// prefix of ones, so the layer takes its packed path instead of blending.
+    const LONGEST_FIRST: [usize; B] = [0, 2, 1];
+
+    /// One gradient-check problem: input, initial state, and the loss weights R1, R2.
+    struct Problem {
+        x: Array3<f64>,
+        s0: State<f64>,
+        r1: Array3<f64>,
+        r2: State<f64>,
+    }
+
+    impl Problem {
+        fn new<C: Cell<f64>>(cell: &C, rng: &mut rand_chacha::ChaCha8Rng) -> Self {
+            let x = randn((T, B, D), 1.0, rng);
+            let r1 = randn((T, B, H), 1.0, rng);
+            let random_state = |std, rng: &mut rand_chacha::ChaCha8Rng| {
+                let mut s = cell.zero_state(B);
+                s.h = randn((B, H), std, rng);
+                if let Some(c) = s.c.as_mut() {
+                    *c = randn((B, H), std, rng);
+                }
+                s
+            };
+            let s0 = random_state(0.5, rng);
+            let r2 = random_state(1.0, rng);
+            Self { x, s0, r1, r2 }
+        }
+
+        /// The same problem with the batch in [`LONGEST_FIRST`] order (row-major, which
+        /// `check_input` needs to pair its probes with the analytic gradient).
+        fn longest_first(&self) -> Self {
+            Self {
+                x: self.x.select(Axis(1), &LONGEST_FIRST).as_standard_layout().into_owned(),
+                s0: self.s0.select_rows(&LONGEST_FIRST),
+                r1: self.r1.select(Axis(1), &LONGEST_FIRST),
+                r2: self.r2.select_rows(&LONGEST_FIRST),
+            }
+        }
+
+        /// Loss = Σ h·R1 + Σ h_last·R2 (+ Σ c_last·R3), so both dh and d_last are exercised.
+        fn loss(&self, h: &Array3<f64>, last: &State<f64>) -> f64 {
+            let c_term = last.c.as_ref().zip(self.r2.c.as_ref()).map_or(0.0, |(c, r)| (c * r).sum());
+            (h * &self.r1).sum() + (&last.h * &self.r2.h).sum() + c_term
+        }
+    }
+
     fn check_cell<C: Cell<f64>>(make: impl Fn(&mut rand_chacha::ChaCha8Rng) -> C) {
         let mut rng = seeded_rng(5);
         let mut layer = Recurrent::new(make(&mut rng));
-        let x: Array3<f64> = randn((T, B, D), 1.0, &mut rng);
-        let r1: Array3<f64> = randn((T, B, H), 1.0, &mut rng);
-        let mut s0 = layer.cell.zero_state(B);
-        s0.h = randn((B, H), 0.5, &mut rng);
-        if let Some(c) = s0.c.as_mut() {
-            *c = randn((B, H), 0.5, &mut rng);
-        }
-        let mut r2 = layer.cell.zero_state(B);
-        r2.h = randn((B, H), 1.0, &mut rng);
-        if let Some(c) = r2.c.as_mut() {
-            *c = randn((B, H), 1.0, &mut rng);
-        }
-        let m = mask();
-        let loss_of = |h: &Array3<f64>, last: &State<f64>| {
-            (h * &r1).sum() + (&last.h * &r2.h).sum() + last.c.as_ref().map_or(0.0, |c| (c * r2.c.as_ref().unwrap()).sum())
-        };
-        for masked in [false, true] {
-            let mk = masked.then(|| m.view());
+        let blend = Problem::new(&layer.cell, &mut rng);
+        let packed = blend.longest_first();
+        let (m, m_sorted) = (mask(), mask().select(Axis(1), &LONGEST_FIRST));
+        for (name, p, mk) in [("unmasked", &blend, None), ("blended", &blend, Some(m.view())), ("packed", &packed, Some(m_sorted.view()))] {
             let report = check_params(&mut layer, |l| {
                 l.zero_grad();
-                let (h, last, cache) = l.forward(SeqInput::Dense(x.view()), &s0, mk).unwrap();
-                l.backward(&cache, r1.view(), Some(&r2));
-                loss_of(&h, &last)
+                let (h, last, cache) = l.forward(SeqInput::Dense(p.x.view()), &p.s0, mk).unwrap();
+                l.backward(&cache, p.r1.view(), Some(&p.r2));
+                p.loss(&h, &last)
             });
-            assert!(report.max_rel_error < 1e-6, "masked={masked}: {report:?}");
+            assert!(report.max_rel_error < 1e-6, "{name}: {report:?}");
 
-            let (_, _, cache) = layer.forward(SeqInput::Dense(x.view()), &s0, mk).unwrap();
-            let (dx, ds0) = layer.backward(&cache, r1.view(), Some(&r2));
-            let err = check_input(&x, &dx.unwrap(), |x| {
-                let (h, last, _) = layer.forward(SeqInput::Dense(x.view()), &s0, mk).unwrap();
-                loss_of(&h, &last)
+            let (_, _, cache) = layer.forward(SeqInput::Dense(p.x.view()), &p.s0, mk).unwrap();
+            let (dx, ds0) = layer.backward(&cache, p.r1.view(), Some(&p.r2));
+            let err = check_input(&p.x, &dx.unwrap(), |x| {
+                let (h, last, _) = layer.forward(SeqInput::Dense(x.view()), &p.s0, mk).unwrap();
+                p.loss(&h, &last)
             });
-            assert!(err < 1e-6, "masked={masked}: dx error {err}");
-            let err = check_input(&s0.h, &ds0.h, |h0| {
-                let s = State { h: h0.clone(), c: s0.c.clone() };
-                let (h, last, _) = layer.forward(SeqInput::Dense(x.view()), &s, mk).unwrap();
-                loss_of(&h, &last)
+            assert!(err < 1e-6, "{name}: dx error {err}");
+            let err = check_input(&p.s0.h, &ds0.h, |h0| {
+                let s = State { h: h0.clone(), c: p.s0.c.clone() };
+                let (h, last, _) = layer.forward(SeqInput::Dense(p.x.view()), &s, mk).unwrap();
+                p.loss(&h, &last)
             });
-            assert!(err < 1e-6, "masked={masked}: dh0 error {err}");
+            assert!(err < 1e-6, "{name}: dh0 error {err}");
         }
+    }
+
+    /// A longest-first batch (packed path: the cell runs on the real rows only) gives the
+    /// outputs, final state and gradients that blending every row gives the same batch
+    /// in another order.
+    fn packed_equals_blended<C: Cell<f64>>(cell: C) {
+        let mut rng = seeded_rng(12);
+        let mut blended = Recurrent::new(cell);
+        let mut packed = blended.clone();
+        let p = Problem::new(&blended.cell, &mut rng);
+        let q = p.longest_first();
+        let (m, m_sorted) = (mask(), mask().select(Axis(1), &LONGEST_FIRST));
+
+        let (h, last, cache) = blended.forward(SeqInput::Dense(p.x.view()), &p.s0, Some(m.view())).unwrap();
+        let (hq, last_q, cache_q) = packed.forward(SeqInput::Dense(q.x.view()), &q.s0, Some(m_sorted.view())).unwrap();
+        assert!(cache.steps.iter().any(|(r, _)| *r == Rows::Blend));
+        assert!(cache_q.steps.iter().all(|(r, _)| matches!(r, Rows::All | Rows::Prefix(_))));
+        assert!(cache_q.steps.iter().any(|(r, _)| matches!(r, Rows::Prefix(_))));
+        assert!(h.select(Axis(1), &LONGEST_FIRST).abs_diff_eq(&hq, 1e-10));
+        assert_eq!(last.select_rows(&LONGEST_FIRST).c.is_some(), last_q.c.is_some());
+        assert!(last.select_rows(&LONGEST_FIRST).h.abs_diff_eq(&last_q.h, 1e-10));
+
+        let (dx, ds0) = blended.backward(&cache, p.r1.view(), Some(&p.r2));
+        let (dx_q, ds0_q) = packed.backward(&cache_q, q.r1.view(), Some(&q.r2));
+        assert!(dx.unwrap().select(Axis(1), &LONGEST_FIRST).abs_diff_eq(&dx_q.unwrap(), 1e-10));
+        let ds0 = ds0.select_rows(&LONGEST_FIRST);
+        assert!(ds0.h.abs_diff_eq(&ds0_q.h, 1e-10));
+        if let (Some(a), Some(b)) = (&ds0.c, &ds0_q.c) {
+            assert!(a.abs_diff_eq(b, 1e-10));
+        }
+        let mut grads = Vec::new();
+        blended.visit("", &mut |name, p| grads.push((name.to_string(), p.grad.to_owned())));
+        let mut k = 0;
+        packed.visit("", &mut |name, p| {
+            assert_eq!(grads[k].0, name);
+            assert!(grads[k].1.abs_diff_eq(&p.grad, 1e-10), "{name}");
+            k += 1;
+        });
+        assert_eq!(k, grads.len());
+    }
+
+    #[test]
+    fn packed_path_equals_blend_path() {
+        let mut rng = seeded_rng(13);
+        packed_equals_blended(Rnn::<f64>::new(D, H, &mut rng));
+        packed_equals_blended(Lstm::<f64>::new(D, H, &mut rng));
+        packed_equals_blended(Gru::<f64>::new(D, H, &mut rng));
     }
 
     #[test]
