@@ -425,13 +425,19 @@ mod tests {
     #[test]
     fn whole_network_gradcheck() {
         let mut m = tiny();
+        // Lift the attention's relu off its kink, where central differences straddle two
+        // slopes and disagree with any exact gradient.
+        m.attention.dense2.b.value.fill(0.3);
         let (inputs, targets) = examples(&m);
         let refs: Vec<&[usize]> = inputs.iter().map(|v| v.as_slice()).collect();
         let report = check_params(&mut m, |m| {
             m.zero_grad();
             m.train_batch(&refs, &targets).unwrap().0
         });
-        assert!(report.max_rel_error < 1e-6, "{report:?}");
+        // The loss sums 20 cross-entropies (about 48 nats), so central differences carry
+        // ~1e-9 of rounding, which is 1e-6 relative at the 1e-3 floor: hence 1e-5 here
+        // (a wrong backward line gives errors of order 1).
+        assert!(report.max_rel_error < 1e-5, "{report:?}");
         assert!(report.checked > 500);
     }
 
