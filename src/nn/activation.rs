@@ -80,7 +80,7 @@ pub fn softmax_rows<F: Scalar>(x: ArrayView2<F>) -> Array2<F> {
         row.iter_mut().for_each(|v| *v -= m);
     }
     // One pass over the whole matrix: a row is too short to fill the vector lanes.
-    data.iter_mut().for_each(|v| *v = v.exp_vec());
+    F::map_in_place(data, F::exp_vec);
     for row in data.chunks_exact_mut(k) {
         let inv = F::one() / fold_lanes(row, F::zero(), |a, b| a + b);
         row.iter_mut().for_each(|v| *v *= inv);
