@@ -131,6 +131,18 @@ mod tests {
         assert_eq!(r, array![[0.0, 2.0]]);
     }
 
+    /// The f32 tanh (through `exp_vec`) against f64's, and its saturation and NaN.
+    #[test]
+    fn f32_tanh_matches_f64() {
+        let worst = (0..=100_000)
+            .map(|i| -25.0 + 50.0 * i as f64 / 100_000.0)
+            .map(|x| (tanh(x as f32) as f64 - (x as f32 as f64).tanh()).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 2e-7, "absolute error {worst}");
+        assert_eq!((tanh(21.0f32), tanh(-21.0f32)), (1.0, -1.0));
+        assert!(tanh(f32::NAN).is_nan());
+    }
+
     #[test]
     fn gradients_match_central_differences() {
         let mut rng = seeded_rng(1);
