@@ -53,7 +53,7 @@ impl Scalar for f32 {
     }
     /// Cephes' `expf`: x = n ln 2 + r with |r| ≤ ln2/2, e^r by a degree-7 polynomial,
     /// 2^n put straight into the exponent bits. Within 2 ulp of libm; inputs are clamped
-    /// to where the result is a normal float. NaN stays NaN (the comparisons pass it
+    /// to where the result is a normal float. NaN stays NaN (`clamp` passes it
     /// through), so a diverging run still shows.
     fn exp_vec(self) -> Self {
         const LOG2E: f32 = std::f32::consts::LOG2_E;
@@ -63,7 +63,7 @@ impl Scalar for f32 {
         // Adding 1.5·2²³ rounds to an integer in the low mantissa bits without a `round`
         // instruction, which baseline x86-64 lacks.
         const ROUND: f32 = 12_582_912.0;
-        let x = if self > 88.0 { 88.0 } else if self < -87.0 { -87.0 } else { self };
+        let x = self.clamp(-87.0, 88.0);
         let t = x * LOG2E + ROUND;
         let n = t - ROUND;
         let r = x - n * LN2_HI - n * LN2_LO;
