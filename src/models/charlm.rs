@@ -91,31 +91,24 @@ impl CharLm {
         let (h, finals, cache) = self.rnn.forward(SeqInput::Tokens(inputs), states, mask)?;
         let hidden = h.len_of(Axis(2));
         let flat = h.into_shape_with_order((t_len * batch, hidden)).map_err(|e| ModelError::Invalid(e.to_string()))?;
-        // Padded steps add nothing to the loss, so only the real rows go through the output
-        // layer; with names of mixed length that is a third fewer rows.
-        let real: Option<Vec<usize>> = mask.map(|m| m.iter().enumerate().filter_map(|(i, &v)| (v != 0.0).then_some(i)).collect());
+        // Padded steps add nothing to the loss, so only the real rows (mask ≠ 0) go through
+        // the output layer: with names of mixed length that is a third fewer rows.
+        let real: Option<(Vec<usize>, Array1<f32>)> = mask.map(|m| {
+            let (idx, weights): (Vec<usize>, Vec<f32>) = m.iter().copied().enumerate().filter(|&(_, v)| v != 0.0).unzip();
+            (idx, Array1::from(weights))
+        });
         let all_targets: Vec<usize> = targets.iter().copied().collect();
-        let (rows, row_targets, row_mask) = match (&real, mask) {
-            (Some(idx), Some(m)) => {
-                let m: Vec<f32> = m.iter().copied().collect();
-                let row_mask: Array1<f32> = idx.iter().map(|&i| m[i]).collect();
-                (flat.select(Axis(0), idx), idx.iter().map(|&i| all_targets[i]).collect(), Some(row_mask))
-            }
-            _ => (flat, all_targets, None),
+        let (rows, row_targets) = match &real {
+            Some((idx, _)) => (gather_rows(&flat, idx), idx.iter().map(|&i| all_targets[i]).collect()),
+            None => (flat, all_targets),
         };
         let (logits, out_cache) = self.out.forward(rows.view());
-        let lg = softmax_cross_entropy(logits.view(), &row_targets, row_mask.as_ref().map(|m| m.view()))?;
+        let lg = softmax_cross_entropy(logits.view(), &row_targets, real.as_ref().map(|(_, w)| w.view()))?;
         if train {
             let d_rows = self.out.backward(&out_cache, lg.dlogits.view());
-            // rows = select(flat, real):  d flat = scatter(d rows, real), zero elsewhere
+            // rows = gather(flat, real):  d flat = scatter(d rows, real), zero elsewhere
             let dh = match &real {
-                Some(idx) => {
-                    let mut dh = Array2::zeros((t_len * batch, hidden));
-                    for (&i, row) in idx.iter().zip(d_rows.rows()) {
-                        dh.row_mut(i).assign(&row);
-                    }
-                    dh
-                }
+                Some((idx, _)) => scatter_rows(&d_rows, idx, t_len * batch),
                 None => d_rows,
             };
             let dh = dh.into_shape_with_order((t_len, batch, hidden)).map_err(|e| ModelError::Invalid(e.to_string()))?;
@@ -223,6 +216,30 @@ impl CharLm {
     pub fn load(path: &Path, task: &str) -> Result<Self, ModelError> {
         Self::from_weights(&Weights::read(path)?, task)
     }
+}
+
+/// Rows `idx` of `a: [N, H]` -> [idx.len(), H], copied as slices (a per-row `assign` costs
+/// more than the copy at H = 50).
+fn gather_rows(a: &Array2<f32>, idx: &[usize]) -> Array2<f32> {
+    let (a, h) = (a.as_standard_layout(), a.ncols());
+    let src = a.as_slice().expect("standard layout");
+    let mut data = Vec::with_capacity(idx.len() * h);
+    for &i in idx {
+        data.extend_from_slice(&src[i * h..(i + 1) * h]);
+    }
+    Array2::from_shape_vec((idx.len(), h), data).expect("idx.len() rows of H")
+}
+
+/// Inverse of [`gather_rows`]: row k of `d: [idx.len(), H]` goes to row idx[k] of an
+/// `[n, H]` array of zeros.
+fn scatter_rows(d: &Array2<f32>, idx: &[usize], n: usize) -> Array2<f32> {
+    let (d, h) = (d.as_standard_layout(), d.ncols());
+    let mut out = Array2::zeros((n, h));
+    let dst = out.as_slice_mut().expect("a new array is contiguous");
+    for (&i, row) in idx.iter().zip(d.as_slice().expect("standard layout").chunks_exact(h.max(1))) {
+        dst[i * h..(i + 1) * h].copy_from_slice(row);
+    }
+    out
 }
 
 impl Module<f32> for CharLm {

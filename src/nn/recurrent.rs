@@ -5,7 +5,8 @@
 //! `[T, B, H]`. An optional 0/1 mask `[T, B]` marks real steps; at a padded step the state
 //! is carried through unchanged, so right-padded batches give each sequence its own final
 //! state, and the backward direction of a [`Bidirectional`] layer starts at each
-//! sequence's real end.
+//! sequence's real end. Where a mask row is a prefix of ones (a batch sorted longest
+//! first), the cell runs on the real rows only, so sorting skips the padding's work.
 
 use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Zip, concatenate, s};
 
@@ -69,6 +70,7 @@ enum Rows {
 }
 
 impl Rows {
+    /// An all-padding row is left to the blend: the cell is never asked for zero rows.
     fn of<F: Scalar>(m: ArrayView1<F>) -> Self {
         let n = m.iter().take_while(|&&v| v == F::one()).count();
         if n == m.len() {
@@ -169,7 +171,8 @@ impl<C> Recurrent<C> {
             let (rows, step) = &cache.steps[t];
             let mut dxp_rows = dxp.slice_mut(s![t * batch..(t + 1) * batch, ..]);
             match (rows, &cache.mask) {
-                // The inactive rows were carried, so their gradient passes through as it is.
+                // state_t = [new on rows ..n; state_{t-1} on rows n..]: the carried rows'
+                // gradient passes through as it is.
                 (Rows::Prefix(n), _) => {
                     let (dxp_t, d_prev) = self.cell.backward_projected(step, &ds.prefix(*n));
                     dxp_rows.slice_move(s![..*n, ..]).assign(&dxp_t);
@@ -183,6 +186,7 @@ impl<C> Recurrent<C> {
                     dxp_rows.assign(&dxp_t);
                     ds = d_prev;
                 }
+                // state_t = new
                 _ => {
                     let (dxp_t, d_prev) = self.cell.backward_projected(step, &ds);
                     dxp_rows.assign(&dxp_t);
@@ -381,7 +385,7 @@ impl<C> Stacked<C> {
         let mut d = None::<Array3<F>>;
         let mut d_states = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter_mut().enumerate().rev() {
-            // Only layer 0 can read tokens, so `d` is Some for every layer below the top.
+            // Only layer 0 can read tokens, so every layer above it hands a gradient down.
             let dy_l = match &d {
                 _ if l == top => dy,
                 Some(d) => d.view(),

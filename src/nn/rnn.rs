@@ -53,7 +53,7 @@ impl<F: Scalar> Cell<F> for Rnn<F> {
 
     fn step_projected(&self, xp: ArrayView2<F>, state: &State<F>) -> (State<F>, RnnCache<F>) {
         let mut h = preactivation(xp, state.h.view(), self.w_h.value.view(), self.b.value.view()); // (1) z
-        h.mapv_inplace(tanh); // (2) h = tanh(z), in place: z is not needed again
+        F::map_in_place(h.as_slice_mut().expect("a new array is contiguous"), tanh); // (2) h = tanh(z), in place
         (State { h: h.clone(), c: None }, RnnCache { h_prev: state.h.clone(), h })
     }
 
