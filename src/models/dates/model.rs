@@ -298,6 +298,9 @@ impl<F: Scalar> Nmt<F> {
         if inputs.len() != forced.len() {
             return Err(ModelError::Invalid(format!("{} inputs for {} outputs", inputs.len(), forced.len())));
         }
+        if let Some(&bad) = forced.iter().flatten().find(|&&id| id >= OUTPUT_SYMBOLS.len()) {
+            return Err(ModelError::Invalid(format!("output symbol id {bad} outside the {} symbols", OUTPUT_SYMBOLS.len())));
+        }
         self.decode(inputs, Some(forced))
     }
 
@@ -317,7 +320,7 @@ impl<F: Scalar> Nmt<F> {
             let p = crate::nn::activation::softmax_rows(self.out.apply(next.h.view()).view());
             for (b, row) in p.rows().into_iter().enumerate() {
                 let pick = match forced {
-                    Some(f) => f[b][t].min(row.len() - 1),
+                    Some(f) => f[b][t],
                     None => (1..row.len()).fold(0, |k, i| if row[i] > row[k] { i } else { k }),
                 };
                 symbols[[b, t]] = pick;
@@ -475,6 +478,9 @@ mod tests {
         assert_eq!(e.ids[5], m.vocab.len());
         assert!(m.encode("   ").unwrap_err().to_string().contains("empty"));
         assert!(m.encode("123456789").unwrap_err().to_string().contains("at most 8"));
+        let ids = m.encode("may 5").unwrap().ids;
+        assert!(m.score(&[&ids], &[[OUTPUT_SYMBOLS.len(); OUTPUT_LEN]]).is_err());
+        assert!(m.score(&[&ids], &[]).is_err());
         assert!(Nmt::<f64>::encode_target("2021-3-4").is_err());
         assert!(Nmt::<f64>::encode_target("2021/03/04").is_err());
         assert_eq!(Nmt::<f64>::symbols_to_string(Nmt::<f64>::encode_target("2021-03-04").unwrap()), "2021-03-04");
