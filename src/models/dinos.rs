@@ -32,10 +32,7 @@ pub fn default_data() -> PathBuf {
 
 /// The model at `path`, or the shipped one.
 pub fn load_model(path: Option<&Path>) -> Result<CharLm, ModelError> {
-    match path {
-        Some(p) => CharLm::load(p, TASK),
-        None => CharLm::from_weights(&Weights::parse(Path::new("assets/dinos.safetensors (built in)"), SHIPPED)?, TASK),
-    }
+    CharLm::from_weights(&Weights::read_or_shipped(path, "dinos.safetensors", SHIPPED)?, TASK)
 }
 
 /// The course's assignment: RNN, n_a = 50, SGD at 0.01, clip 5, one name per step.

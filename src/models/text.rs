@@ -46,10 +46,7 @@ pub fn default_config() -> TrainConfig {
 
 /// The model at `path`, or the shipped one.
 pub fn load_model(path: Option<&Path>) -> Result<CharLm, ModelError> {
-    match path {
-        Some(p) => CharLm::load(p, TASK),
-        None => CharLm::from_weights(&Weights::parse(Path::new("assets/text.safetensors (built in)"), SHIPPED)?, TASK),
-    }
+    CharLm::from_weights(&Weights::read_or_shipped(path, "text.safetensors", SHIPPED)?, TASK)
 }
 
 /// Vocabulary of a corpus.

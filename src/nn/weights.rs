@@ -80,6 +80,15 @@ impl Weights {
         Ok(Self { path: path.to_path_buf(), metadata, tensors })
     }
 
+    /// The file at `path` if one is given, else `shipped`: the bytes of `assets/<name>`
+    /// built into the binary, so the shipped models work from any directory.
+    pub fn read_or_shipped(path: Option<&Path>, name: &str, shipped: &[u8]) -> Result<Self, NnError> {
+        match path {
+            Some(p) => Self::read(p),
+            None => Self::parse(&Path::new("assets").join(format!("{name} (built in)")), shipped),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -16,9 +16,5 @@ static SHIPPED: &[u8] = include_bytes!("../../../assets/dates.safetensors");
 
 /// The model at `path`, or the shipped one.
 pub fn load_model(path: Option<&Path>) -> Result<Nmt<f32>, ModelError> {
-    let w = match path {
-        Some(p) => Weights::read(p)?,
-        None => Weights::parse(Path::new("assets/dates.safetensors (built in)"), SHIPPED)?,
-    };
-    Nmt::from_weights(&w, &[])
+    Nmt::from_weights(&Weights::read_or_shipped(path, "dates.safetensors", SHIPPED)?, &[])
 }
