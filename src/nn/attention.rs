@@ -14,8 +14,8 @@
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
-use super::activation::{Activation, softmax_rows, softmax_rows_backward};
-use super::dense::{Dense, DenseCache};
+use super::activation::{Activation, apply_in_place, softmax_rows, softmax_rows_backward, tanh};
+use super::dense::Dense;
 use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, ParamMut, join};
 use super::{NnError, Scalar};
@@ -55,7 +55,6 @@ pub struct StepCache<F> {
     hidden: Array2<F>,
     /// relu output before masking [B·Tx, 1].
     energies: Array2<F>,
-    dense2: DenseCache<F>,
 }
 
 /// What [`Attention::backward`] needs: one step with its own keys.
@@ -113,12 +112,25 @@ impl<F: Scalar> Attention<F> {
         let e = self.dense1.output_size();
         // (1b) z1 = proj + repeat(s_prev W1s)
         let state_part = matmul(&s_prev, &self.dense1.w.value.slice(s![da.., ..]));
-        let mut z1 = keys.proj.clone().into_shape_with_order((batch, tx, e)).expect("[B·Tx, E] reshapes to [B, Tx, E]");
-        z1 += &state_part.view().insert_axis(Axis(1));
-        let z1 = z1.into_shape_with_order((batch * tx, e)).expect("[B, Tx, E] reshapes to [B·Tx, E]");
-        let hidden = Activation::Tanh.forward(z1.view()); // (2)
-        let (z2, dense2) = self.dense2.forward(hidden.view()); // (3)
-        let energies = Activation::Relu.forward(z2.view()); // (4)
+        let mut hidden = keys.proj.clone();
+        let sp = state_part.as_slice().expect("a product is standard-layout");
+        let z1 = hidden.as_slice_mut().expect("keys hold a standard-layout projection");
+        if e > 0 {
+            for (rows, s) in z1.chunks_exact_mut(tx * e).zip(sp.chunks_exact(e)) {
+                for row in rows.chunks_exact_mut(e) {
+                    row.iter_mut().zip(s).for_each(|(z, &s)| *z += s);
+                }
+            }
+        }
+        apply_in_place(&mut hidden, tanh); // (2)
+        // (3) z2 = hidden w2 + b2 and (4) relu, as one dot product per row: with one output
+        // column a matrix product would mostly pack and unpack.
+        let w2 = self.dense2.w.value.column(0);
+        let b2 = self.dense2.b.value[0];
+        let energies: Array2<F> = Array2::from_shape_fn((batch * tx, 1), |(r, _)| {
+            let z2 = hidden.row(r).dot(&w2) + b2;
+            z2.max(F::zero())
+        });
         let mut scores = energies.clone().into_shape_with_order((batch, tx)).expect("[B·Tx, 1] reshapes to [B, Tx]");
         if let Some(m) = mask {
             // exp(-inf - max) is exactly 0, and `check_step` guaranteed a finite max in every row.
@@ -129,8 +141,20 @@ impl<F: Scalar> Attention<F> {
             }); // (5)
         }
         let alphas = softmax_rows(scores.view()); // (6)
-        let context = (&keys.a * &alphas.view().insert_axis(Axis(2))).sum_axis(Axis(1)); // (7)
-        let cache = StepCache { s_prev: s_prev.to_owned(), alphas: alphas.clone(), hidden, energies, dense2 };
+        // (7) context = Σ_t α_t a_t, accumulated row by row rather than through a
+        // [B, Tx, Da] product that would be allocated and summed at every step.
+        let mut context = Array2::zeros((batch, da));
+        let a = keys.a.as_slice().expect("keys hold a standard-layout copy");
+        let al = alphas.as_slice().expect("softmax output is standard-layout");
+        let ctx = context.as_slice_mut().expect("a new array is standard-layout");
+        if da > 0 {
+            for ((c, a_b), al_b) in ctx.chunks_exact_mut(da).zip(a.chunks_exact(tx * da)).zip(al.chunks_exact(tx)) {
+                for (a_t, &w) in a_b.chunks_exact(da).zip(al_b) {
+                    c.iter_mut().zip(a_t).for_each(|(c, &a)| *c += w * a);
+                }
+            }
+        }
+        let cache = StepCache { s_prev: s_prev.to_owned(), alphas: alphas.clone(), hidden, energies };
         Ok((context, alphas, cache))
     }
 
@@ -156,7 +180,7 @@ impl<F: Scalar> Attention<F> {
         let d_scores = softmax_rows_backward(cache.alphas.view(), d_alphas.view());
         let d_energies = d_scores.into_shape_with_order((batch * tx, 1)).expect("[B, Tx] reshapes to [B·Tx, 1]");
         let dz2 = Activation::Relu.backward(cache.energies.view(), d_energies.view()); // (4)
-        let d_hidden = self.dense2.backward(&cache.dense2, dz2.view()); // (3)
+        let d_hidden = self.dense2.backward_from(cache.hidden.view(), dz2.view()); // (3)
         let dz1 = Activation::Tanh.backward(cache.hidden.view(), d_hidden.view()); // (2)
         // (1b) z1 = proj + repeat(s_prev W1s): dproj += dz1; the repeat sums over Tx
         grad.d_proj += &dz1;

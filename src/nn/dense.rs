@@ -52,8 +52,14 @@ impl<F: Scalar> Dense<F> {
 
     /// dy: [N, O] -> dx: [N, D].
     pub fn backward(&mut self, cache: &DenseCache<F>, dy: ArrayView2<F>) -> Array2<F> {
+        self.backward_from(cache.x.view(), dy)
+    }
+
+    /// [`Dense::backward`] for a caller that keeps the input `x: [N, D]` itself, so a
+    /// forward through [`Dense::apply`] need not copy it into a cache.
+    pub fn backward_from(&mut self, x: ArrayView2<F>, dy: ArrayView2<F>) -> Array2<F> {
         // y = x W + b:  dW += xᵀ dy,  db += Σ_rows dy,  dx = dy Wᵀ
-        gemm_acc(F::one(), &cache.x.t(), &dy, &mut self.w.grad.view_mut());
+        gemm_acc(F::one(), &x.t(), &dy, &mut self.w.grad.view_mut());
         self.b.grad += &dy.sum_axis(Axis(0));
         matmul(&dy, &self.w.value.t())
     }

@@ -7,7 +7,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1, Ix2, Zip, concatenate, s};
 
-use super::activation::{sigmoid, tanh};
+use super::activation::{apply_in_place, sigmoid, tanh};
 use super::cell::{Cell, State, accumulate_recurrent_grads, init_weights, preactivation};
 use super::linalg::{gemm_acc, matmul};
 use super::param::{Module, Param, ParamMut};
@@ -65,14 +65,14 @@ impl<F: Scalar> Cell<F> for Gru<F> {
         let w = &self.w_h.value;
         let b = &self.b.value;
         // (1) [z, r] = σ(xp_zr + h W_h,zr + b_zr)
-        let zr = preactivation(xp.slice(s![.., ..2 * hs]), h.view(), w.slice(s![.., ..2 * hs]), b.slice(s![..2 * hs]))
-            .mapv(sigmoid);
+        let mut zr = preactivation(xp.slice(s![.., ..2 * hs]), h.view(), w.slice(s![.., ..2 * hs]), b.slice(s![..2 * hs]));
+        apply_in_place(&mut zr, sigmoid);
         let z = zr.slice(s![.., ..hs]).to_owned();
         let r = zr.slice(s![.., hs..]).to_owned();
         let rh = &r * h; // (2)
         // (3) n = tanh(xp_n + (r h) W_hn + b_n)
-        let n = preactivation(xp.slice(s![.., 2 * hs..]), rh.view(), w.slice(s![.., 2 * hs..]), b.slice(s![2 * hs..]))
-            .mapv(tanh);
+        let mut n = preactivation(xp.slice(s![.., 2 * hs..]), rh.view(), w.slice(s![.., 2 * hs..]), b.slice(s![2 * hs..]));
+        apply_in_place(&mut n, tanh);
         // (4) h' = z n + (1 - z) h
         let h_new = Zip::from(&z).and(&n).and(h).map_collect(|&z, &n, &h| z * n + (F::one() - z) * h);
         (State { h: h_new, c: None }, GruCache { h_prev: h.clone(), z, r, n, rh })

@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Ix2, s};
 
-use super::activation::{sigmoid, tanh};
+use super::activation::{apply_in_place, sigmoid, tanh};
 use super::cell::{Cell, State, accumulate_recurrent_grads, init_weights, preactivation};
 use super::linalg::matmul;
 use super::param::{Module, Param, ParamMut};
@@ -63,16 +63,37 @@ impl<F: Scalar> Cell<F> for Lstm<F> {
 
     fn step_projected(&self, xp: ArrayView2<F>, state: &State<F>) -> (State<F>, LstmCache<F>) {
         let hs = self.hidden_size();
-        let c_prev = state.c.clone().unwrap_or_else(|| Array2::zeros(state.h.raw_dim()));
+        let batch = xp.nrows();
+        let c_prev = match &state.c {
+            Some(c) => c.as_standard_layout().into_owned(),
+            None => Array2::zeros((batch, hs)),
+        };
         let mut gates = preactivation(xp, state.h.view(), self.w_h.value.view(), self.b.value.view()); // (1)
-        gates.slice_mut(s![.., ..2 * hs]).mapv_inplace(sigmoid); // (2) i, f
-        gates.slice_mut(s![.., 2 * hs..3 * hs]).mapv_inplace(tanh); // (3) g
-        gates.slice_mut(s![.., 3 * hs..]).mapv_inplace(sigmoid); // (4) o
-        let (i, f, g, o) = split4(gates.view(), hs);
-        let c = &f * &c_prev + &(&i * &g); // (5)
-        let tanh_c = c.mapv(tanh); // (6)
-        let h = &o * &tanh_c; // (7)
-        let cache = LstmCache { h_prev: state.h.clone(), c_prev, gates: gates.clone(), tanh_c };
+        if !gates.is_standard_layout() {
+            gates = gates.as_standard_layout().into_owned();
+        }
+        let mut c = Array2::zeros((batch, hs));
+        if hs > 0 {
+            // Row by row over contiguous gate blocks, so `map_in_place` runs its wide SIMD
+            // build: a map over a column block of [B, 4H] is strided and ran a lane at a time.
+            let z = gates.as_slice_mut().expect("gates were made standard-layout above");
+            let cp = c_prev.as_slice().expect("c_prev was made standard-layout above");
+            let cs = c.as_slice_mut().expect("a new array is standard-layout");
+            for ((row, cp), c) in z.chunks_exact_mut(4 * hs).zip(cp.chunks_exact(hs)).zip(cs.chunks_exact_mut(hs)) {
+                F::map_in_place(&mut row[..2 * hs], sigmoid); // (2) i, f
+                F::map_in_place(&mut row[2 * hs..3 * hs], tanh); // (3) g
+                F::map_in_place(&mut row[3 * hs..], sigmoid); // (4) o
+                let (i, rest) = row.split_at(hs);
+                let (f, g) = rest.split_at(hs);
+                for k in 0..hs {
+                    c[k] = f[k] * cp[k] + i[k] * g[k]; // (5) c = f⊙c_prev + i⊙g
+                }
+            }
+        }
+        let mut tanh_c = c.clone();
+        apply_in_place(&mut tanh_c, tanh); // (6)
+        let h = &split4(gates.view(), hs).3 * &tanh_c; // (7)
+        let cache = LstmCache { h_prev: state.h.clone(), c_prev, gates, tanh_c };
         (State { h, c: Some(c) }, cache)
     }
 
