@@ -27,6 +27,7 @@ use std::path::Path;
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
 use crate::models::{ModelError, vocab::Vocab};
+use crate::nn::linalg::{gemm_acc, matmul};
 use crate::nn::loss::softmax_cross_entropy;
 use crate::nn::param::join;
 use crate::nn::attention::Keys;
@@ -103,7 +104,9 @@ pub struct Nmt<F: Scalar> {
 /// One decoder step's caches.
 struct StepCache<F: Scalar> {
     attention: crate::nn::attention::StepCache<F>,
-    x: Array2<F>,
+    /// The decoder input is [context, onehot(prev)]; these are its two halves.
+    context: Array2<F>,
+    prev: Vec<usize>,
     cell: <Lstm<F> as Cell<F>>::Cache,
 }
 
@@ -224,14 +227,16 @@ impl<F: Scalar> Nmt<F> {
         prev: &[usize],
     ) -> Result<(State<F>, Array2<F>, StepCache<F>), ModelError> {
         let (context, alphas, attention) = self.attention.attend(keys, state.h.view(), Some(mask_bt))?; // (1)
+        // (2) xp = [context, onehot(prev)] W_x = context W_x[..Da] + W_x[Da + prev]: the
+        // one-hot half is a row lookup rather than 11 more rows in the product.
+        let w_x = &self.decoder.w_x.value;
         let da = context.ncols();
-        let mut x = Array2::zeros((prev.len(), da + START + 1)); // (2) x = [context, onehot(prev)]
-        x.slice_mut(s![.., ..da]).assign(&context);
-        for (b, &p) in prev.iter().enumerate() {
-            x[[b, da + p]] = F::one();
+        let mut xp = matmul(&context.view(), &w_x.slice(s![..da, ..]));
+        for (mut row, &p) in xp.rows_mut().into_iter().zip(prev) {
+            row += &w_x.row(da + p);
         }
-        let (next, cell) = self.decoder.step(x.view(), state); // (3)
-        Ok((next, alphas, StepCache { attention, x, cell }))
+        let (next, cell) = self.decoder.step_projected(xp.view(), state); // (3)
+        Ok((next, alphas, StepCache { attention, context, prev: prev.to_vec(), cell }))
     }
 
     /// Teacher-forced forward and backward over a batch: adds the gradients of the summed
@@ -273,9 +278,16 @@ impl<F: Scalar> Nmt<F> {
         let ctx = 2 * self.cfg.n_a;
         for (t, cache) in steps.iter().enumerate().rev() {
             ds.h += &dhs.slice(s![t * batch..(t + 1) * batch, ..]);
-            let (dx, d_prev) = self.decoder.step_backward(cache.x.view(), &cache.cell, &ds); // (3)
-            // (2) only the context columns lead back into the network
-            let ds_att = self.attention.attend_backward(&keys, &cache.attention, dx.slice(s![.., ..ctx]), &mut keys_grad); // (1)
+            let (dxp, d_prev) = self.decoder.backward_projected(&cache.cell, &ds); // (3)
+            // (2) xp = context W_x[..Da] + W_x[Da + prev]:  dW_x[..Da] += contextᵀ dxp,
+            // dW_x[Da + prev] += dxp row by row, dcontext = dxp W_x[..Da]ᵀ
+            gemm_acc(F::one(), &cache.context.t(), &dxp.view(), &mut self.decoder.w_x.grad.slice_mut(s![..ctx, ..]));
+            for (row, &p) in dxp.rows().into_iter().zip(&cache.prev) {
+                let mut g = self.decoder.w_x.grad.row_mut(ctx + p);
+                g += &row;
+            }
+            let d_context = matmul(&dxp.view(), &self.decoder.w_x.value.slice(s![..ctx, ..]).t());
+            let ds_att = self.attention.attend_backward(&keys, &cache.attention, d_context.view(), &mut keys_grad); // (1)
             ds = d_prev;
             ds.h += &ds_att;
         }

@@ -240,15 +240,18 @@ pub fn evaluate(model: &Nmt<f32>, pairs: &[(String, String)], threads: usize) ->
 /// model cannot read (empty, too long). Inputs are sorted by length into batches so little
 /// work goes to padding, and the batches are shared among `threads` threads.
 pub fn translate_many(model: &Nmt<f32>, inputs: &[&str], threads: usize) -> Result<Vec<Option<(String, f64)>>, ModelError> {
-    const BATCH: usize = 512;
+    const BATCH: usize = 128;
     let encoded: Vec<Option<Vec<usize>>> = inputs.iter().map(|s| model.encode(s).ok().map(|e| e.ids)).collect();
     let mut order: Vec<usize> = (0..inputs.len()).filter(|&i| encoded[i].is_some()).collect();
     order.sort_by_key(|&i| encoded[i].as_ref().map_or(0, Vec::len));
     let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
     let threads = threads.clamp(1, 64).min(batches.len().max(1));
-    let run = |part: &[&[usize]]| -> Result<Vec<(usize, String, f64)>, ModelError> {
+    // Batches are sorted by length, so equal shares of the list would be unequal work:
+    // each thread takes the next batch from a shared counter instead.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = || -> Result<Vec<(usize, String, f64)>, ModelError> {
         let mut out = Vec::new();
-        for batch in part {
+        while let Some(batch) = batches.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
             let xs: Vec<&[usize]> = batch.iter().filter_map(|&i| encoded[i].as_deref()).collect();
             let decoded = model.greedy(&xs)?;
             for (k, &i) in batch.iter().enumerate() {
@@ -258,9 +261,8 @@ pub fn translate_many(model: &Nmt<f32>, inputs: &[&str], threads: usize) -> Resu
         }
         Ok(out)
     };
-    let per = batches.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<(usize, String, f64)>, ModelError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = batches.chunks(per).map(|part| scope.spawn(move || run(part))).collect();
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(&run)).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a translation thread panicked".into()))))
