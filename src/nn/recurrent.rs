@@ -290,12 +290,36 @@ impl<C> Bidirectional<C> {
     where
         C: Cell<F>,
     {
+        let (hf, hb_rev, cache) = self.both(input, mask)?;
+        let out = concatenate![Axis(2), hf, hb_rev.slice(s![..;-1, .., ..])];
+        Ok((out, cache))
+    }
+
+    /// [`Bidirectional::forward`] with the output batch-major, [B, T, 2H], as attention
+    /// reads it: written in one pass instead of concatenated and then transposed. The
+    /// cache is the same, so [`Bidirectional::backward`] still takes dy: [T, B, 2H].
+    pub fn forward_batch_major<F: Scalar>(&self, input: SeqInput<F>, mask: Option<ArrayView2<F>>) -> Result<(Array3<F>, BiCache<F, C>), NnError>
+    where
+        C: Cell<F>,
+    {
+        let (hf, hb_rev, cache) = self.both(input, mask)?;
+        let (t_len, batch, h) = hf.dim();
+        let mut out = Array3::zeros((batch, t_len, 2 * h));
+        out.slice_mut(s![.., .., ..h]).assign(&hf.view().permuted_axes([1, 0, 2]));
+        out.slice_mut(s![.., .., h..]).assign(&hb_rev.slice(s![..;-1, .., ..]).permuted_axes([1, 0, 2]));
+        Ok((out, cache))
+    }
+
+    /// Both directions' outputs, time-major, the backward one in reversed time.
+    fn both<F: Scalar>(&self, input: SeqInput<F>, mask: Option<ArrayView2<F>>) -> Result<(Array3<F>, Array3<F>, BiCache<F, C>), NnError>
+    where
+        C: Cell<F>,
+    {
         let batch = input.batch();
         let (hf, _, fwd) = self.fwd.forward(input, &self.fwd.cell.zero_state(batch), mask)?;
         let mask_rev = mask.map(|m| m.slice_move(s![..;-1, ..]));
         let (hb_rev, _, bwd) = self.bwd.forward(input.reversed(), &self.bwd.cell.zero_state(batch), mask_rev)?;
-        let out = concatenate![Axis(2), hf, hb_rev.slice(s![..;-1, .., ..])];
-        Ok((out, BiCache { fwd, bwd }))
+        Ok((hf, hb_rev, BiCache { fwd, bwd }))
     }
 
     /// dy: [T, B, 2H] -> dx: [T, B, D] (None for token inputs).
@@ -664,6 +688,10 @@ mod tests {
         x2.slice_mut(s![2.., 1, ..]).fill(7.0);
         let (y2, _) = bi.forward(SeqInput::Dense(x2.view()), Some(m.view())).unwrap();
         assert!(y1.slice(s![..2, 1, ..]).abs_diff_eq(&y2.slice(s![..2, 1, ..]), 1e-12));
+
+        // The batch-major output holds the same numbers, transposed.
+        let (yb, _) = bi.forward_batch_major(SeqInput::Dense(x.view()), Some(m.view())).unwrap();
+        assert_eq!(yb, y1.permuted_axes([1, 0, 2]));
     }
 
     #[test]

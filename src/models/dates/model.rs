@@ -213,8 +213,7 @@ impl<F: Scalar> Nmt<F> {
         if ids.len_of(Axis(0)) > self.cfg.max_input {
             return Err(ModelError::Invalid(format!("inputs are limited to {} characters", self.cfg.max_input)));
         }
-        let (h, cache) = self.encoder.forward(SeqInput::Tokens(ids.view()), Some(mask.view()))?;
-        Ok((h.permuted_axes([1, 0, 2]).as_standard_layout().into_owned(), cache))
+        Ok(self.encoder.forward_batch_major(SeqInput::Tokens(ids.view()), Some(mask.view()))?)
     }
 
     /// One decoder step: attention over the encoder's keys, then the LSTM on
