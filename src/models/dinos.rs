@@ -131,12 +131,11 @@ pub fn train(
         opt.step(model);
         smoothed = 0.999 * smoothed + 0.001 * loss_per_name;
         iter += 1;
-        if iter % 100 == 0 || iter == cfg.iters {
-            if on_event(Event::Progress { iter, total: cfg.iters, smoothed_loss: smoothed }).is_break() {
+        if (iter.is_multiple_of(100) || iter == cfg.iters)
+            && on_event(Event::Progress { iter, total: cfg.iters, smoothed_loss: smoothed }).is_break() {
                 break;
             }
-        }
-        if iter % cfg.report_every == 0 || iter == cfg.iters {
+        if iter.is_multiple_of(cfg.report_every) || iter == cfg.iters {
             let val_loss = validation_loss(model, &val)?;
             let samples = sample_names(model, 5, 1.0, cfg.seed.wrapping_add(iter as u64))?;
             if let Some(path) = checkpoint {

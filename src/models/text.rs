@@ -118,10 +118,10 @@ pub fn train(
         opt.step(model);
         smoothed = 0.99 * smoothed + 0.01 * loss.loss * scale;
         iter += 1;
-        if (iter % 10 == 0 || iter == cfg.iters) && on_event(Event::Progress { iter, total: cfg.iters, smoothed_loss: smoothed }).is_break() {
+        if (iter.is_multiple_of(10) || iter == cfg.iters) && on_event(Event::Progress { iter, total: cfg.iters, smoothed_loss: smoothed }).is_break() {
             break;
         }
-        if iter % cfg.report_every == 0 || iter == cfg.iters {
+        if iter.is_multiple_of(cfg.report_every) || iter == cfg.iters {
             let val = validation_loss(model, val_ids)?;
             let sample = generate(model, "", 200, 0.8, cfg.seed.wrapping_add(iter as u64), |_| true)?;
             if let Some(path) = checkpoint {

@@ -26,11 +26,10 @@ pub fn gemm_acc<F: Scalar>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, c: &m
             let Some(c_row) = c_row.as_slice_mut() else { break };
             for kk in 0..k {
                 let s = alpha * a[[r, kk]];
-                if s != F::zero() {
-                    if let Some(b_row) = b.row(kk).to_slice() {
+                if s != F::zero()
+                    && let Some(b_row) = b.row(kk).to_slice() {
                         c_row.iter_mut().zip(b_row).for_each(|(c, &b)| *c += s * b);
                     }
-                }
             }
         }
         return;

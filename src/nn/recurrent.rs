@@ -254,11 +254,10 @@ fn check_batch<F: Scalar>(s0: &State<F>, batch: usize, mask: Option<ArrayView2<F
     if s0.batch() != batch {
         return Err(NnError::Invalid(format!("initial state has batch {}, input has {batch}", s0.batch())));
     }
-    if let Some(m) = mask {
-        if m.dim() != (t_len, batch) {
+    if let Some(m) = mask
+        && m.dim() != (t_len, batch) {
             return Err(NnError::Invalid(format!("mask is {:?}, input is [{t_len}, {batch}]", m.dim())));
         }
-    }
     Ok(())
 }
 

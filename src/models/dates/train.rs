@@ -132,7 +132,7 @@ pub fn train(
     if let Some(path) = checkpoint.filter(|p| p.exists()) {
         first_epoch = load_checkpoint(path, model, &mut opt)?;
     }
-    let val = data::pairs(cfg.val_size, cfg.style, cfg.seed ^ 0x5EED_0F_DA7E5);
+    let val = data::pairs(cfg.val_size, cfg.style, cfg.seed ^ 0x05EE_D0FD_A7E5);
     let start = Instant::now();
     let mut examples = 0;
     let mut last_val = None;
@@ -262,7 +262,7 @@ pub fn translate_many(model: &Nmt<f32>, inputs: &[&str], threads: usize) -> Resu
         Ok(out)
     };
     let parts: Vec<Result<Vec<(usize, String, f64)>, ModelError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(&run)).collect();
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(run)).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a translation thread panicked".into()))))
