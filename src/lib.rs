@@ -10,6 +10,7 @@
 #![allow(clippy::type_complexity, clippy::too_many_arguments)]
 
 pub mod atomic;
+pub mod audio;
 pub mod cli;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -1,0 +1,16 @@
+//! Sound devices: microphone capture (cpal) and playback. Used by `gui` and `cli` only;
+//! `models`, `nn` and `dsp` never touch a device, so they test without a sound card.
+
+pub mod input;
+
+/// Why a sound device could not be used. The messages are meant for the user: each says
+/// what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("no microphone found (no default input device); use a WAV or FLAC file as input instead")]
+    NoInputDevice,
+    #[error("no input device named {0:?}; `seqlab trigger devices` lists them")]
+    UnknownDevice(String),
+    #[error("audio device error: {0}")]
+    Device(String),
+}
