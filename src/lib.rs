@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod cli;
+pub mod dsp;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod metrics;
