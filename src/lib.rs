@@ -12,6 +12,7 @@
 pub mod atomic;
 pub mod audio;
 pub mod cli;
+pub mod dsp;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod metrics;

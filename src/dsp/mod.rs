@@ -1,0 +1,15 @@
+//! Signal processing for audio models: spectrograms, resampling, mixing and audio files.
+//!
+//! Pure functions and allocation-free streaming state; nothing here touches a sound card
+//! (that is `audio/`), so every part tests without one.
+
+pub mod audio_file;
+pub mod error;
+pub mod mix;
+pub mod resample;
+pub mod spectrogram;
+
+pub use audio_file::{Audio, read_audio, write_wav};
+pub use error::DspError;
+pub use resample::resample;
+pub use spectrogram::{Spectrogram, SpectrogramConfig};
