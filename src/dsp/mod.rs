@@ -11,5 +11,5 @@ pub mod spectrogram;
 
 pub use audio_file::{Audio, read_audio, write_wav};
 pub use error::DspError;
-pub use resample::resample;
+pub use resample::{StreamResampler, resample};
 pub use spectrogram::{Spectrogram, SpectrogramConfig};

@@ -47,6 +47,103 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, DspError> {
     Ok(out)
 }
 
+/// [`resample`] for a live stream: push input chunks of any size, get the output samples as
+/// soon as the kernel has the input it needs (a latency of `ZERO_CROSSINGS / scale` input
+/// samples, 1.4 ms at 44.1 kHz -> 16 kHz). The kernel is tabulated once per phase of the
+/// rational ratio, and the history is a fixed buffer, so `push` never allocates.
+///
+/// Output n sits at input position n·from/to as in [`resample`], with input before the first
+/// sample taken as silence, so the stream's output equals `resample` of everything pushed
+/// (up to f32 rounding) except for the last few samples that still wait for input.
+pub struct StreamResampler {
+    /// Input samples per output step, as the reduced fraction down/up.
+    up: u64,
+    down: u64,
+    /// taps[phase·width + j] weighs input `whole - reach + j` for an output at
+    /// `whole + phase/up`.
+    taps: Vec<f32>,
+    width: usize,
+    reach: i64,
+    /// Input history; `history[0]` is absolute input index `base`.
+    history: Vec<f32>,
+    len: usize,
+    base: i64,
+    /// Next output index.
+    n: u64,
+}
+
+/// Greatest common divisor, for reducing the rate ratio.
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+impl StreamResampler {
+    /// Largest chunk one internal step takes; `push` splits longer input.
+    const CHUNK: usize = 4096;
+
+    pub fn new(from: u32, to: u32) -> Result<Self, DspError> {
+        for r in [from, to] {
+            if r == 0 || r > MAX_RATE {
+                return Err(DspError::Invalid(format!("sample rate {r} Hz is outside 1 Hz ..= {MAX_RATE} Hz")));
+            }
+        }
+        let g = gcd(from as u64, to as u64);
+        let (down, up) = (from as u64 / g, to as u64 / g);
+        let cutoff = 0.95 * 0.5 * from.min(to) as f64;
+        let scale = 2.0 * cutoff / from as f64;
+        let half = ZERO_CROSSINGS / scale;
+        let reach = half.ceil() as i64;
+        let width = 2 * reach as usize + 1;
+        // The same taps `resample` uses: inputs k with |p - k| <= half.
+        let mut taps = vec![0f32; up as usize * width];
+        for phase in 0..up as usize {
+            let frac = phase as f64 / up as f64;
+            for j in 0..width {
+                let d = frac - (j as i64 - reach) as f64;
+                if d.abs() <= half {
+                    taps[phase * width + j] = kernel(d, scale, half) as f32;
+                }
+            }
+        }
+        // The history starts with `reach` zeros: silence before the first sample, as
+        // `resample` assumes.
+        let history = vec![0f32; Self::CHUNK + 2 * width];
+        Ok(Self { up, down, taps, width, reach, history, len: reach as usize, base: -reach, n: 0 })
+    }
+
+    /// Feeds input; calls `emit` with every output sample that is now complete.
+    pub fn push(&mut self, input: &[f32], mut emit: impl FnMut(f32)) {
+        if self.up == self.down {
+            // Equal rates: passed through untouched, as `resample` does.
+            input.iter().for_each(|&x| emit(x));
+            return;
+        }
+        for chunk in input.chunks(Self::CHUNK) {
+            self.history[self.len..self.len + chunk.len()].copy_from_slice(chunk);
+            self.len += chunk.len();
+            let end = self.base + self.len as i64; // one past the newest input
+            loop {
+                let pos = self.n * self.down;
+                let (whole, phase) = ((pos / self.up) as i64, (pos % self.up) as usize);
+                if whole + self.reach >= end {
+                    break;
+                }
+                let start = (whole - self.reach - self.base) as usize;
+                let x = &self.history[start..start + self.width];
+                let t = &self.taps[phase * self.width..(phase + 1) * self.width];
+                emit(x.iter().zip(t).map(|(a, b)| a * b).sum());
+                self.n += 1;
+            }
+            // Keep only what the next output can still reach.
+            let next_whole = ((self.n * self.down) / self.up) as i64;
+            let keep_from = (next_whole - self.reach - self.base).clamp(0, self.len as i64) as usize;
+            self.history.copy_within(keep_from..self.len, 0);
+            self.len -= keep_from;
+            self.base += keep_from as i64;
+        }
+    }
+}
+
 fn kernel(d: f64, scale: f64, half: f64) -> f64 {
     let t = d * scale;
     let sinc = if t.abs() < 1e-12 { 1.0 } else { (std::f64::consts::PI * t).sin() / (std::f64::consts::PI * t) };
@@ -85,6 +182,32 @@ mod tests {
         let y = resample(&tone(9_000.0, 44_100, 22_050), 44_100, 16_000).unwrap();
         let energy = crate::dsp::mix::rms(&y[200..y.len() - 200]);
         assert!(energy < 0.01, "aliased energy {energy}");
+    }
+
+    /// Pushed in uneven chunks, the stream gives what the whole-signal resampler gives for
+    /// every output whose kernel the pushed input covers.
+    #[test]
+    fn streaming_equals_whole_signal() {
+        for (from, to) in [(44_100u32, 16_000u32), (48_000, 16_000), (8_000, 16_000), (16_000, 16_000)] {
+            let x: Vec<f32> = (0..from as usize / 3).map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.5).collect();
+            let whole = resample(&x, from, to).unwrap();
+            let mut stream = StreamResampler::new(from, to).unwrap();
+            let mut got = Vec::new();
+            let mut rest = &x[..];
+            for size in [1usize, 7, 480, 5000, 33].iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (head, tail) = rest.split_at((*size).min(rest.len()));
+                stream.push(head, |y| got.push(y));
+                rest = tail;
+            }
+            let waiting = whole.len() - got.len();
+            assert!(waiting < 60, "{from} -> {to}: {waiting} outputs still waiting");
+            let err = got.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(err < 1e-5, "{from} -> {to}: max difference {err}");
+        }
+        assert!(StreamResampler::new(0, 16_000).is_err());
     }
 
     #[test]
