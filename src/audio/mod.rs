@@ -2,6 +2,7 @@
 //! `models`, `nn` and `dsp` never touch a device, so they test without a sound card.
 
 pub mod input;
+pub mod listen;
 
 /// Why a sound device could not be used. The messages are meant for the user: each says
 /// what to do instead.
