@@ -37,7 +37,7 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 
 #[test]
 fn deliver_never_allocates_even_when_the_buffer_overflows() {
-    let (mut producer, mut consumer) = rtrb::RingBuffer::<f32>::new(300);
+    let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(300);
     let stats = CaptureStats::default();
     let stereo_f32: Vec<f32> = (0..512).map(|i| (i as f32 * 0.01).sin()).collect();
     let mono_i16: Vec<i16> = (0..256).map(|i| (i * 97 % 65536 - 32768) as i16).collect();

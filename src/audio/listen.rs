@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, TrySendError, bounded};
 
 use crate::dsp::{DspError, Spectrogram, SpectrogramConfig, StreamResampler};
 
