@@ -9,5 +9,6 @@ pub mod cli;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod metrics;
+pub mod music;
 pub mod models;
 pub mod nn;
