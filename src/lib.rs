@@ -5,6 +5,7 @@
 //! `metrics` (BLEU) is plain functions of token sequences and uses nothing else here.
 
 pub mod atomic;
+pub mod audio;
 pub mod cli;
 #[cfg(feature = "gui")]
 pub mod gui;
