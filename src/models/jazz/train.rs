@@ -39,7 +39,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { model: JazzConfig::default(), epochs: 6, window: 64, batch: 32, lr: 4e-3, clip: 5.0, val_every: 10, seed: 0 }
+        Self { model: JazzConfig::default(), epochs: 30, window: 64, batch: 32, lr: 4e-3, clip: 5.0, val_every: 10, seed: 0 }
     }
 }
 
