@@ -145,9 +145,12 @@ impl<F: Scalar> JazzLstm<F> {
     }
 }
 
+/// Inputs [T, B, 222], mask [T, B], flat targets [T·B].
+type Batch<F> = (Array3<F>, Array2<F>, Vec<usize>);
+
 /// Windows to a time-major one-hot batch [T, B, 222], its mask [T, B] and flat targets
 /// (row t·B + b; 0 under padding, which the mask ignores).
-fn batch<F: Scalar>(windows: &[&[Step]]) -> Result<(Array3<F>, Array2<F>, Vec<usize>), ModelError> {
+fn batch<F: Scalar>(windows: &[&[Step]]) -> Result<Batch<F>, ModelError> {
     let t_len = windows.iter().map(|w| w.len()).max().unwrap_or(0);
     if windows.is_empty() || t_len == 0 {
         return Err(ModelError::Invalid("a batch needs at least one non-empty sequence".into()));
