@@ -91,6 +91,7 @@ pub fn parse(bytes: &[u8]) -> Result<Song, String> {
     if bytes.is_empty() {
         return Err("the file is empty, not a MIDI file".into());
     }
+    check_chunks(bytes)?;
     let smf = Smf::parse(bytes).map_err(|e| format!("not a valid Standard MIDI File ({e})"))?;
     let ppq = match smf.header.timing {
         Timing::Metrical(t) if t.as_int() > 0 => t.as_int() as f64,
@@ -156,6 +157,30 @@ pub fn parse(bytes: &[u8]) -> Result<Song, String> {
     Ok(Song { tempo_bpm, beats_per_bar: beats_per_bar.filter(|&n| n > 0).unwrap_or(4), parts, progression: None })
 }
 
+/// midly reads a cut-off track leniently (as far as it goes); a file whose chunks claim
+/// more bytes than it holds was truncated, and saying so beats playing half a song.
+fn check_chunks(bytes: &[u8]) -> Result<(), String> {
+    if !bytes.starts_with(b"MThd") {
+        return Err("not a valid Standard MIDI File (it does not start with MThd)".into());
+    }
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let Some(head) = bytes.get(at..at + 8) else {
+            return Err(format!("the file is truncated: a chunk header at byte {at} is cut off"));
+        };
+        let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        if at + 8 + len > bytes.len() {
+            return Err(format!(
+                "the file is truncated: a {:?} chunk at byte {at} declares {len} bytes, only {} remain",
+                String::from_utf8_lossy(&head[..4]),
+                bytes.len() - at - 8
+            ));
+        }
+        at += 8 + len;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,10 +223,11 @@ mod tests {
     fn bad_files_are_clear_errors() {
         assert!(parse(b"").unwrap_err().contains("empty"));
         assert!(parse(b"hello, this is text and not music").unwrap_err().contains("not a valid"));
+        assert!(parse(b"RIFF....WAVEfmt ").unwrap_err().contains("MThd"));
         let bytes = to_bytes(&song()).unwrap();
         // Truncated in the middle of a track.
-        let e = parse(&bytes[..bytes.len() / 2]);
-        assert!(e.is_err() || e.unwrap().parts.iter().map(|p| p.notes.len()).sum::<usize>() < 5);
+        assert!(parse(&bytes[..bytes.len() / 2]).unwrap_err().contains("truncated"));
+        assert!(parse(&bytes[..bytes.len() - 1]).unwrap_err().contains("truncated"));
         assert!(parse(&bytes[..10]).is_err());
         // A valid file without notes.
         let empty = Song { parts: vec![], ..song() };
