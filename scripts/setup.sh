@@ -9,7 +9,8 @@ packages=(
   libx11-dev libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libgl1 libegl1 libgl1-mesa-dri  # eframe window + OpenGL (mesa)
   xvfb xauth                        # a virtual display for headless machines and screenshots
   espeak-ng flite sox               # TTS voices and audio tools for synthetic speech
-  fluid-soundfont-gm                # General MIDI SoundFont for the jazz synthesiser
+  timgm6mb-soundfont                # small (6 MB) General MIDI SoundFont: the jazz synthesiser's default
+  fluid-soundfont-gm                # large (148 MB) high-quality General MIDI SoundFont, used when TimGM6mb is absent
   pulseaudio pulseaudio-utils libasound2-plugins  # a null sink gives a real device where there is no sound card
 )
 

@@ -16,5 +16,6 @@ pub mod dsp;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod metrics;
+pub mod music;
 pub mod models;
 pub mod nn;

@@ -1,8 +1,10 @@
-//! Sound devices: microphone capture (cpal) and playback. Used by `gui` and `cli` only;
-//! `models`, `nn` and `dsp` never touch a device, so they test without a sound card.
+//! Sound devices: microphone capture (cpal), the live detection path behind it, and playback
+//! (rodio). Used by `gui` and `cli` only; `models`, `nn`, `dsp` and `music` never touch a
+//! device, so they test without a sound card.
 
 pub mod input;
 pub mod listen;
+pub mod play;
 
 /// Why a sound device could not be used. The messages are meant for the user: each says
 /// what to do instead.

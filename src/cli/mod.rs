@@ -2,6 +2,7 @@
 
 mod dates;
 mod dinos;
+mod jazz;
 mod progress;
 mod text;
 
@@ -26,6 +27,11 @@ pub enum Command {
         #[command(subcommand)]
         action: dates::Action,
     },
+    /// Jazz: an LSTM improvises over chord changes; MIDI, WAV and the speakers.
+    Jazz {
+        #[command(subcommand)]
+        action: jazz::Action,
+    },
     /// Character-level text generation on any corpus (Shakespeare by default).
     Text {
         #[command(subcommand)]
@@ -39,5 +45,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Dinos { action } => dinos::run(action),
         Command::Text { action } => text::run(action),
         Command::Dates { action } => dates::run(action),
+        Command::Jazz { action } => jazz::run(action),
     }
 }

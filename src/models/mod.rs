@@ -6,6 +6,7 @@ pub mod data;
 pub mod dates;
 pub mod dinos;
 pub mod error;
+pub mod jazz;
 pub mod text;
 pub mod vocab;
 
