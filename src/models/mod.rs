@@ -7,6 +7,7 @@ pub mod dates;
 pub mod dinos;
 pub mod error;
 pub mod text;
+pub mod trigger;
 pub mod vocab;
 
 pub use error::ModelError;
