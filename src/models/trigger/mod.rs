@@ -4,6 +4,7 @@
 //! and its streaming form, `detect` turns probabilities into detections and scores them,
 //! `train` trains, `run` runs files through the streaming path (detect, eval, bench).
 
+pub mod data;
 pub mod detect;
 pub mod model;
 
