@@ -7,6 +7,8 @@
 pub mod data;
 pub mod detect;
 pub mod model;
+pub mod run;
+pub mod train;
 
 use std::path::Path;
 
@@ -14,3 +16,14 @@ use crate::models::ModelError;
 use crate::nn::weights::Weights;
 use model::TriggerNet;
 
+/// The shipped "activate" model's file name under `assets/`.
+pub const SHIPPED_NAME: &str = "trigger.safetensors";
+
+/// The model at `path`, or the shipped one.
+pub fn load_model(path: Option<&Path>) -> Result<TriggerNet<f32>, ModelError> {
+    let w = match path {
+        Some(p) => Weights::read(p)?,
+        None => return Err(ModelError::Invalid("no trigger model is shipped in this build; pass --model PATH".into())),
+    };
+    TriggerNet::from_weights(&w, &["adam."])
+}
