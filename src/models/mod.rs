@@ -8,6 +8,7 @@ pub mod dinos;
 pub mod error;
 pub mod jazz;
 pub mod text;
+pub mod trigger;
 pub mod vocab;
 
 pub use error::ModelError;

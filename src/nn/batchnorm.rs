@@ -142,6 +142,21 @@ impl<F: Scalar> BatchNorm<F> {
         Ok((w * &scale, (b - &self.running_mean.value) * &scale + &self.beta.value))
     }
 
+    /// `(W', b')` with `x W' + b' = BN_infer(x) W + b`: this batch norm folded into the
+    /// linear map *after* it (a recurrent cell's input projection, a classifier).
+    /// BN_infer(x) = x·scale + c with c = β - running_mean·scale, so W' = diag(scale)·W
+    /// (row i scaled by scale_i) and b' = b + c W. w: [C, K], b: [K].
+    pub fn fold_before(&self, w: &Array2<F>, b: &Array1<F>) -> Result<(Array2<F>, Array1<F>), NnError> {
+        self.check_channels("a following layer", w.nrows())?;
+        if b.len() != w.ncols() {
+            return Err(NnError::Invalid(format!("bias of length {} for {} outputs", b.len(), w.ncols())));
+        }
+        let scale = self.inference_scale();
+        let c = &self.beta.value - &(&self.running_mean.value * &scale);
+        let w_new = w * &scale.view().insert_axis(Axis(1));
+        Ok((w_new, b + &c.dot(w)))
+    }
+
     /// The dense layer `dense` followed by this batch norm in inference, as one dense layer
     /// (one product instead of two passes at serving time).
     pub fn fold_into_dense(&self, dense: &Dense<F>) -> Result<Dense<F>, NnError> {
@@ -265,6 +280,24 @@ mod tests {
             let err = check_input(&x, &dx, |x| (bn.forward_train(x.view()).unwrap().0 * &r).sum());
             assert!(err < 1e-6, "input gradient error {err}");
         }
+    }
+
+    /// Folding into the layer after: BN_infer(x) W + b equals x W' + b'.
+    #[test]
+    fn folding_before_a_linear_map_matches() {
+        let mut rng = seeded_rng(10);
+        let mut bn: BatchNorm<f64> = BatchNorm::new(3);
+        bn.gamma.value = randn(3, 1.0, &mut rng);
+        bn.beta.value = randn(3, 1.0, &mut rng);
+        bn.running_mean.value = randn(3, 1.0, &mut rng);
+        bn.running_var.value = randn::<f64, _, _>(3, 1.0, &mut rng).mapv(|v| v * v + 0.1);
+        let w: Array2<f64> = randn((3, 5), 1.0, &mut rng);
+        let b: Array1<f64> = randn(5, 1.0, &mut rng);
+        let x: Array2<f64> = randn((4, 3), 1.0, &mut rng);
+        let want = bn.forward_infer(x.view()).unwrap().dot(&w) + &b;
+        let (w2, b2) = bn.fold_before(&w, &b).unwrap();
+        assert!(close(&(x.dot(&w2) + &b2), &want, 1e-12));
+        assert!(bn.fold_before(&Array2::zeros((2, 5)), &b).is_err());
     }
 
     /// Trains the running statistics on a few batches, then checks that the folded layer

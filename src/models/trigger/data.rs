@@ -1,0 +1,555 @@
+//! Training data made from a seed: TTS words, real-voice negatives, backgrounds, and the
+//! course's 10-s example recipe.
+//!
+//! - Voices: every espeak-ng English language crossed with its voice variants, plus the
+//!   flite voices. Whole voices are held out: variants whose index is a multiple of
+//!   [`HOLD_OUT_EVERY`] (in every language) and flite's `slt` never reach training, so
+//!   validation and `make-eval` measure unseen voices.
+//! - Words are synthesised through `espeak-ng`/`flite` (std::process) into a cache folder,
+//!   two at a time, trimmed of leading and trailing silence, at 16 kHz.
+//! - An example is a 10-s background (a recording or synthetic white/pink/brown noise, at
+//!   a random level) with 0-4 positives and 0-4 negatives inserted at random,
+//!   non-overlapping places, each tempo/pitch-shifted (resampled by 0.88-1.12) and at a
+//!   random gain. Its label is 1 at the output steps whose receptive field ends within
+//!   [`LABEL_SECONDS`] after a positive ends.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand::Rng;
+use rand::seq::{IndexedRandom, SliceRandom};
+
+use crate::dsp::mix::{db_to_gain, limit_peak, mix_into, rms};
+use crate::dsp::{read_audio, resample};
+use crate::models::ModelError;
+use crate::nn::seeded_rng;
+
+use super::model::TriggerConfig;
+use crate::dsp::SpectrogramConfig;
+
+pub const SAMPLE_RATE: u32 = 16_000;
+
+/// The course labels 50 output steps of 7.3 ms (0.36 s) after each positive; our steps
+/// are 40 ms, so we keep the duration, not the count, rounded up to half a second.
+pub const LABEL_SECONDS: f64 = 0.5;
+
+/// Every this-many-th espeak variant (by index) is a validation voice.
+pub const HOLD_OUT_EVERY: usize = 5;
+
+const ESPEAK_LANGS: [&str; 8] = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"];
+const ESPEAK_VARIANTS: [&str; 101] = [
+    "adam", "Alex", "Alicia", "Andrea", "Andy", "Annie", "antonio", "aunty", "belinda", "benjamin", "boris", "caleb",
+    "david", "Demonic", "Denis", "Diogo", "ed", "edward", "edward2", "Gene", "Gene2", "gustave", "announcer", "Henrique",
+    "Hugo", "iven", "iven2", "iven3", "iven4", "Jacky", "john", "kaukovalta", "Lee", "linda", "marcelo", "Marco",
+    "Mario", "max", "Michael", "michel", "miguel", "Mike", "Mr", "Nguyen", "pablo", "paul", "pedro", "quincy",
+    "RicishayMax", "RicishayMax2", "RicishayMax3", "rob", "robert", "robosoft", "robosoft2", "robosoft3", "robosoft4",
+    "robosoft5", "robosoft6", "robosoft7", "robosoft8", "steph", "steph2", "steph3", "Storm", "Tweaky", "UniRobot",
+    "zac", "anika", "anikaRobot", "AnxiousAndy", "f2", "f3", "f4", "f5", "whisperf", "grandpa", "klatt", "klatt2",
+    "klatt3", "klatt4", "klatt5", "klatt6", "m2", "m3", "m4", "m5", "m6", "m7", "norbert", "sandro", "shelby",
+    "travis", "victor", "whisper", "m8", "f1", "croak", "m1", "grandma", "none",
+];
+const FLITE_TRAIN: [&str; 5] = ["kal", "kal16", "awb", "awb_time", "rms"];
+const FLITE_HELD_OUT: [&str; 1] = ["slt"];
+
+/// Words that are not the trigger: everyday words plus many that share its sounds
+/// ("act", "-ivate", "-tivity", "cap-", "-vate").
+pub const NEGATIVE_WORDS: &[&str] = &[
+    "activity", "captivate", "active", "cultivate", "activation", "actively", "activist", "action", "actor", "actual",
+    "motivate", "motivated", "elevate", "renovate", "innovate", "aggravate", "excavate", "salivate", "deactivate",
+    "reactivate", "inactive", "attractive", "detective", "perspective", "objective", "collective", "captive",
+    "native", "relative", "negative", "positive", "creative", "deactivated", "activities", "captivity", "activated",
+    "activating", "accurate", "adequate", "advocate", "affiliate", "alleviate", "abbreviate", "acclimate", "articulate",
+    "tiv", "vate", "ack", "act", "fact", "tact", "pact", "cat", "gate", "late", "eight", "date", "wait", "weight",
+    "great", "state", "create", "rotate", "relate", "debate", "estate", "private", "climate", "ultimate", "vacate",
+    "cavity", "gravity", "festivity", "sensitivity", "negativity", "productivity", "activity tracker", "act of fate",
+    "a big gate", "have it", "active date", "activate not", "hello", "computer", "music", "weather", "tomorrow",
+    "seven", "eleven", "twelve", "alexa", "okay", "google", "hey", "lights", "turn on", "turn off", "play", "stop",
+    "pause", "volume", "banana", "elephant", "yesterday", "important", "television", "kitchen", "window", "coffee",
+    "water", "morning", "evening", "thank you", "please", "sorry", "maybe", "really", "actually", "absolutely",
+    "available", "valuable", "vacation", "navigate", "evaluate", "graduate", "calculate", "decorate", "celebrate",
+    "demonstrate", "separate", "operate", "generate", "dedicate", "educate", "indicate", "locate", "delegate",
+    "the cat sat", "captain", "cabinet", "cactus", "tractor", "factory", "practice", "distract", "contract",
+];
+
+/// One synthetic voice.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Voice {
+    /// espeak-ng language and variant ("en-us", "f3"); variant "none" is the plain voice.
+    Espeak { lang: String, variant: String },
+    Flite { name: String },
+}
+
+impl Voice {
+    pub fn label(&self) -> String {
+        match self {
+            Voice::Espeak { lang, variant } => format!("espeak:{lang}+{variant}"),
+            Voice::Flite { name } => format!("flite:{name}"),
+        }
+    }
+}
+
+/// (training voices, held-out voices).
+pub fn voices() -> (Vec<Voice>, Vec<Voice>) {
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for lang in ESPEAK_LANGS {
+        for (i, v) in ESPEAK_VARIANTS.iter().enumerate() {
+            let voice = Voice::Espeak { lang: lang.into(), variant: v.to_string() };
+            if i % HOLD_OUT_EVERY == 0 { held.push(voice) } else { train.push(voice) }
+        }
+    }
+    train.extend(FLITE_TRAIN.iter().map(|n| Voice::Flite { name: n.to_string() }));
+    held.extend(FLITE_HELD_OUT.iter().map(|n| Voice::Flite { name: n.to_string() }));
+    (train, held)
+}
+
+/// One utterance to synthesise: text, voice and the engine's own speed/pitch settings.
+#[derive(Clone, Debug)]
+pub struct Utterance {
+    pub text: String,
+    pub voice: Voice,
+    /// Relative speaking rate, 1 = the engine's default.
+    pub speed: f32,
+    /// espeak pitch 0..99 (flite: mean F0 = 60 + pitch Hz).
+    pub pitch: u32,
+}
+
+impl Utterance {
+    fn cache_name(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.text.as_str(), self.voice.label(), (self.speed * 1000.0) as u32, self.pitch).hash(&mut h);
+        format!("{:016x}.wav", h.finish())
+    }
+
+    fn command(&self, out: &Path) -> Command {
+        match &self.voice {
+            Voice::Espeak { lang, variant } => {
+                let mut c = Command::new("espeak-ng");
+                let v = if variant == "none" { lang.clone() } else { format!("{lang}+{variant}") };
+                c.args(["-v", &v, "-s", &((175.0 * self.speed) as u32).to_string(), "-p", &self.pitch.to_string(), "-w"]);
+                c.arg(out).arg("--").arg(&self.text);
+                c
+            }
+            Voice::Flite { name } => {
+                let mut c = Command::new("flite");
+                c.args(["-voice", name, "--setf", &format!("duration_stretch={:.3}", 1.0 / self.speed)]);
+                c.args(["--setf", &format!("int_f0_target_mean={}", 60 + self.pitch), "-t", &self.text, "-o"]);
+                c.arg(out);
+                c
+            }
+        }
+    }
+}
+
+/// Trims leading and trailing stretches quieter than 1/30 of the clip's peak (in 10-ms
+/// blocks, keeping one block of margin), so "the word ends here" is where speech ends.
+pub fn trim_silence(x: &[f32]) -> &[f32] {
+    const BLOCK: usize = 160;
+    let peak = x.iter().fold(0f32, |m, &v| m.max(v.abs()));
+    if peak == 0.0 {
+        return &x[..0];
+    }
+    let loud = |b: &[f32]| b.iter().any(|v| v.abs() > peak / 30.0);
+    let blocks: Vec<&[f32]> = x.chunks(BLOCK).collect();
+    let first = blocks.iter().position(|b| loud(b)).unwrap_or(0);
+    let last = blocks.iter().rposition(|b| loud(b)).unwrap_or(0);
+    let start = first.saturating_sub(1) * BLOCK;
+    let end = ((last + 2) * BLOCK).min(x.len());
+    &x[start..end]
+}
+
+/// Synthesises every utterance (cached by content in `cache`), `threads` at a time, and
+/// returns each as trimmed 16 kHz samples. `progress(done, total)` after each.
+pub fn synthesise(utts: &[Utterance], cache: &Path, threads: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Vec<Vec<f32>>, ModelError> {
+    std::fs::create_dir_all(cache).map_err(|source| ModelError::Io { path: cache.to_path_buf(), source })?;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let work = || -> Result<Vec<(usize, Vec<f32>)>, ModelError> {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(u) = utts.get(i) else { break };
+            let path = cache.join(u.cache_name());
+            if !path.exists() {
+                let tmp = cache.join(format!(".{}.{}.tmp.wav", u.cache_name(), std::process::id()));
+                let status = u.command(&tmp).output().map_err(|e| {
+                    ModelError::Invalid(format!("cannot run the TTS engine for {} ({e}); is espeak-ng/flite installed?", u.voice.label()))
+                })?;
+                if !status.status.success() {
+                    return Err(ModelError::Invalid(format!(
+                        "TTS failed for {:?} in {}: {}",
+                        u.text,
+                        u.voice.label(),
+                        String::from_utf8_lossy(&status.stderr).trim()
+                    )));
+                }
+                std::fs::rename(&tmp, &path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+            }
+            let audio = read_audio(&path).map_err(|e| ModelError::Invalid(e.to_string()))?;
+            let x = resample(&audio.samples, audio.rate, SAMPLE_RATE).map_err(|e| ModelError::Invalid(e.to_string()))?;
+            out.push((i, trim_silence(&x).to_vec()));
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, utts.len());
+        }
+        Ok(out)
+    };
+    let parts: Vec<Result<Vec<(usize, Vec<f32>)>, ModelError>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads.clamp(1, 64)).map(|_| s.spawn(work)).collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a TTS thread panicked".into())))).collect()
+    });
+    let mut all = vec![Vec::new(); utts.len()];
+    for part in parts {
+        for (i, x) in part? {
+            all[i] = x;
+        }
+    }
+    Ok(all)
+}
+
+/// Reads every WAV/FLAC under `dir` (one level of sub-folders), resampled to 16 kHz, sorted
+/// by path; returns (path, samples).
+pub fn read_folder(dir: &Path) -> Result<Vec<(PathBuf, Vec<f32>)>, ModelError> {
+    let io = |source| ModelError::Io { path: dir.to_path_buf(), source };
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io)? {
+        let p = e.map_err(io)?.path();
+        if p.is_dir() {
+            for e2 in std::fs::read_dir(&p).map_err(io)? {
+                files.push(e2.map_err(io)?.path());
+            }
+        } else {
+            files.push(p);
+        }
+    }
+    files.retain(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav") || e.eq_ignore_ascii_case("flac")));
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let a = read_audio(&p).map_err(|e| ModelError::Invalid(e.to_string()))?;
+            let x = resample(&a.samples, a.rate, SAMPLE_RATE).map_err(|e| ModelError::Invalid(e.to_string()))?;
+            Ok((p, x))
+        })
+        .collect()
+}
+
+/// Clips ready to mix: positives, negatives, backgrounds, all 16 kHz.
+#[derive(Clone, Debug, Default)]
+pub struct Bank {
+    pub positives: Vec<Vec<f32>>,
+    pub negatives: Vec<Vec<f32>>,
+    pub backgrounds: Vec<Vec<f32>>,
+}
+
+/// Where the bank's material comes from.
+#[derive(Clone, Debug)]
+pub struct BankSpec {
+    pub word: String,
+    /// Positives and TTS negatives to synthesise.
+    pub positives: usize,
+    pub negatives: usize,
+    /// Held-out voices and speakers instead of the training ones.
+    pub held_out: bool,
+    pub speech_commands: Option<PathBuf>,
+    pub backgrounds: Option<PathBuf>,
+    pub cache: PathBuf,
+    pub threads: usize,
+    pub seed: u64,
+}
+
+/// The utterances a bank synthesises: positives spread over the voices, negatives over
+/// words and voices, each with a random engine speed (0.8-1.25) and pitch (25-75).
+pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
+    let (train, held) = voices();
+    let pool = if spec.held_out { held } else { train };
+    let mut rng = seeded_rng(spec.seed ^ 0xB0A7);
+    let word = spec.word.trim().to_lowercase();
+    let negatives: Vec<&str> = NEGATIVE_WORDS.iter().copied().filter(|w| *w != word).collect();
+    let mut order = pool.clone();
+    order.shuffle(&mut rng);
+    let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance {
+        text: text.to_string(),
+        voice: order[i % order.len()].clone(),
+        speed: rng.random_range(0.8..1.25),
+        pitch: rng.random_range(25..=75),
+    };
+    let pos = (0..spec.positives).map(|i| make(&word, i, &mut rng)).collect();
+    let neg = (0..spec.negatives)
+        .map(|i| {
+            let w = negatives[rng.random_range(0..negatives.len())];
+            make(w, i * 7 + 3, &mut rng)
+        })
+        .collect();
+    (pos, neg)
+}
+
+/// Synthesises and reads everything a [`BankSpec`] names. Real-voice negatives: the first
+/// 8 speakers (files sorted by name) of every Speech Commands word for training, the rest
+/// held out. Backgrounds: every recording in the folder (both halves: a background is not a
+/// voice), cut into 10-s pieces at random at mixing time.
+pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync)) -> Result<Bank, ModelError> {
+    if spec.word.trim().is_empty() || spec.word.len() > 100 {
+        return Err(ModelError::Invalid("the trigger word must be 1 to 100 characters".into()));
+    }
+    let (pos_u, neg_u) = plan_utterances(spec);
+    let positives = synthesise(&pos_u, &spec.cache, spec.threads, &|d, t| progress("positives", d, t))?;
+    let mut negatives = synthesise(&neg_u, &spec.cache, spec.threads, &|d, t| progress("negatives", d, t))?;
+    if let Some(dir) = &spec.speech_commands {
+        let clips = read_folder(dir)?;
+        // Group by word folder; keep speakers by rank within each word.
+        let mut by_word: std::collections::BTreeMap<PathBuf, Vec<Vec<f32>>> = Default::default();
+        for (p, x) in clips {
+            by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(x);
+        }
+        for (_, xs) in by_word {
+            for (i, x) in xs.into_iter().enumerate() {
+                if (i >= 8) == spec.held_out {
+                    negatives.push(trim_silence(&x).to_vec());
+                }
+            }
+        }
+    }
+    let backgrounds = match &spec.backgrounds {
+        Some(dir) => read_folder(dir)?.into_iter().map(|(_, x)| x).filter(|x| x.len() > SAMPLE_RATE as usize).collect(),
+        None => Vec::new(),
+    };
+    let positives: Vec<Vec<f32>> = positives.into_iter().filter(|x| x.len() > 1600).collect();
+    negatives.retain(|x| x.len() > 800);
+    if positives.is_empty() {
+        return Err(ModelError::Invalid("no positive clip could be synthesised".into()));
+    }
+    Ok(Bank { positives, negatives, backgrounds })
+}
+
+/// How examples are composed.
+#[derive(Clone, Debug)]
+pub struct ExampleSpec {
+    pub seconds: f64,
+    pub max_positives: usize,
+    pub max_negatives: usize,
+}
+
+impl Default for ExampleSpec {
+    fn default() -> Self {
+        Self { seconds: 10.0, max_positives: 4, max_negatives: 4 }
+    }
+}
+
+/// One mixed clip: samples at 16 kHz and the sample index where each positive ends.
+#[derive(Clone, Debug)]
+pub struct Example {
+    pub samples: Vec<f32>,
+    pub ends: Vec<usize>,
+}
+
+/// White, pink (Voss-McCartney-like, 1/f) or brown (integrated white) noise at RMS 1.
+pub fn synthetic_noise(n: usize, kind: usize, rng: &mut impl Rng) -> Vec<f32> {
+    let mut x: Vec<f32> = Vec::with_capacity(n);
+    match kind % 3 {
+        0 => x.extend((0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0)),
+        1 => {
+            // Paul Kellet's economy pink filter over white noise.
+            let (mut b0, mut b1, mut b2) = (0f32, 0f32, 0f32);
+            for _ in 0..n {
+                let w = rng.random::<f32>() * 2.0 - 1.0;
+                b0 = 0.99765 * b0 + w * 0.0990460;
+                b1 = 0.96300 * b1 + w * 0.2965164;
+                b2 = 0.57000 * b2 + w * 1.0526913;
+                x.push(b0 + b1 + b2 + w * 0.1848);
+            }
+        }
+        _ => {
+            let mut acc = 0f32;
+            for _ in 0..n {
+                acc = 0.995 * acc + (rng.random::<f32>() * 2.0 - 1.0) * 0.1;
+                x.push(acc);
+            }
+        }
+    }
+    let r = rms(&x).max(1e-9);
+    x.iter_mut().for_each(|v| *v /= r);
+    x
+}
+
+/// Start positions for clips of `lens` in `total` samples, none overlapping (the course's
+/// `is_overlapping` retry, bounded): a clip that finds no room in 50 tries is skipped
+/// (None).
+pub fn place(lens: &[usize], total: usize, rng: &mut impl Rng) -> Vec<Option<usize>> {
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    lens.iter()
+        .map(|&len| {
+            if len >= total {
+                return None;
+            }
+            for _ in 0..50 {
+                let s = rng.random_range(0..total - len);
+                let e = s + len;
+                if taken.iter().all(|&(a, b)| e <= a || s >= b) {
+                    taken.push((s, e));
+                    return Some(s);
+                }
+            }
+            None
+        })
+        .collect()
+}
+
+/// A tempo/pitch-perturbed, gain-set copy of `clip`: resampled by a factor in 0.88-1.12
+/// (faster-and-higher or slower-and-lower, a crude vocal-tract-length change).
+fn perturb(clip: &[f32], rng: &mut impl Rng) -> Vec<f32> {
+    let factor: f64 = rng.random_range(0.88..1.12);
+    let to = (SAMPLE_RATE as f64 * factor).round() as u32;
+    let mut y = resample(clip, SAMPLE_RATE, to).unwrap_or_else(|_| clip.to_vec());
+    let r = rms(&y).max(1e-6);
+    let gain = db_to_gain(rng.random_range(-28.0..-10.0)) / r;
+    y.iter_mut().for_each(|v| *v *= gain);
+    y
+}
+
+/// One example from `seed` (so examples are reproducible and independent of threading).
+pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
+    let mut rng = seeded_rng(seed);
+    let n = (spec.seconds * SAMPLE_RATE as f64) as usize;
+    let mut x = if !bank.backgrounds.is_empty() && rng.random_bool(0.7) {
+        let bg = &bank.backgrounds[rng.random_range(0..bank.backgrounds.len())];
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let start = rng.random_range(0..bg.len());
+            out.extend_from_slice(&bg[start..bg.len().min(start + n - out.len())]);
+        }
+        let r = rms(&out).max(1e-9);
+        out.iter_mut().for_each(|v| *v /= r);
+        out
+    } else {
+        synthetic_noise(n, rng.random_range(0..3), &mut rng)
+    };
+    let level = db_to_gain(rng.random_range(-60.0..-22.0));
+    x.iter_mut().for_each(|v| *v *= level);
+    let n_pos = rng.random_range(0..=spec.max_positives);
+    let n_neg = if bank.negatives.is_empty() { 0 } else { rng.random_range(0..=spec.max_negatives) };
+    let mut clips: Vec<(bool, Vec<f32>)> = Vec::new();
+    for _ in 0..n_pos {
+        if let Some(c) = bank.positives.choose(&mut rng) {
+            clips.push((true, perturb(c, &mut rng)));
+        }
+    }
+    for _ in 0..n_neg {
+        if let Some(c) = bank.negatives.choose(&mut rng) {
+            clips.push((false, perturb(c, &mut rng)));
+        }
+    }
+    let lens: Vec<usize> = clips.iter().map(|(_, c)| c.len()).collect();
+    let starts = place(&lens, n, &mut rng);
+    let mut ends = Vec::new();
+    for ((is_pos, clip), start) in clips.iter().zip(starts) {
+        if let Some(s) = start {
+            mix_into(&mut x, clip, s, 1.0);
+            if *is_pos {
+                ends.push(s + clip.len());
+            }
+        }
+    }
+    ends.sort_unstable();
+    limit_peak(&mut x, 0.99);
+    Example { samples: x, ends }
+}
+
+/// Seconds at which output step `j` has seen all its input: the end of the last sample of
+/// its last frame.
+pub fn step_time(j: usize, spec: &SpectrogramConfig, net: &TriggerConfig) -> f64 {
+    let last_frame = j * net.stride + net.kernel - 1;
+    (last_frame * spec.hop + spec.window) as f64 / spec.sample_rate as f64
+}
+
+/// Labels [steps]: 1 at every step whose time falls in (end, end + LABEL_SECONDS] for some
+/// positive `ends` (in samples), else 0.
+pub fn labels(ends: &[usize], steps: usize, spec: &SpectrogramConfig, net: &TriggerConfig) -> Vec<f32> {
+    let mut y = vec![0.0; steps];
+    for &e in ends {
+        let te = e as f64 / spec.sample_rate as f64;
+        for (j, v) in y.iter_mut().enumerate() {
+            let t = step_time(j, spec, net);
+            if t > te && t <= te + LABEL_SECONDS {
+                *v = 1.0;
+            }
+        }
+    }
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bank() -> Bank {
+        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], backgrounds: vec![] }
+    }
+
+    /// Default spectrogram (window 400, hop 160 at 16 kHz) and stride 4, kernel 15: step j
+    /// ends at ((4j + 14)·160 + 400)/16000 = 0.165 + 0.04j s. A positive ending at sample
+    /// 16000 (1 s) labels steps with 1 < 0.165 + 0.04j <= 1.5, i.e. j = 21..=33
+    /// (0.165 + 0.84 = 1.005 is the first; 0.165 + 1.32 = 1.485 the last; j = 34 is 1.525).
+    #[test]
+    fn golden_label_insertion() {
+        let spec = SpectrogramConfig::default();
+        let net = TriggerConfig::small();
+        assert!((step_time(0, &spec, &net) - 0.165).abs() < 1e-12);
+        let y = labels(&[16_000], 60, &spec, &net);
+        let ones: Vec<usize> = (0..60).filter(|&j| y[j] == 1.0).collect();
+        assert_eq!(ones, (21..=33).collect::<Vec<_>>());
+    }
+
+    /// Every placed clip lies inside the clip and no two overlap; a clip longer than the
+    /// example is skipped, never placed.
+    #[test]
+    fn placement_never_overlaps() {
+        let mut rng = seeded_rng(1);
+        for _ in 0..200 {
+            let lens = [3000, 5000, 100, 7000, 2000, 20_000];
+            let starts = place(&lens, 16_000, &mut rng);
+            assert_eq!(starts[5], None);
+            let spans: Vec<(usize, usize)> = starts.iter().zip(lens).filter_map(|(s, l)| s.map(|s| (s, s + l))).collect();
+            for (i, a) in spans.iter().enumerate() {
+                assert!(a.1 <= 16_000);
+                for b in &spans[i + 1..] {
+                    assert!(a.1 <= b.0 || b.1 <= a.0, "{a:?} overlaps {b:?}");
+                }
+            }
+        }
+    }
+
+    /// An example is reproducible from its seed, has the asked length, and each labelled
+    /// end is where a loud (positive) stretch stops.
+    #[test]
+    fn examples_are_reproducible_and_ends_are_real() {
+        let spec = ExampleSpec { seconds: 2.0, ..Default::default() };
+        let a = make_example(&bank(), &spec, 7);
+        let b = make_example(&bank(), &spec, 7);
+        assert_eq!(a.samples, b.samples);
+        assert_eq!(a.ends, b.ends);
+        assert_eq!(a.samples.len(), 32_000);
+        let found = (0..50).map(|s| make_example(&bank(), &spec, s)).find(|e| !e.ends.is_empty()).unwrap();
+        for &e in &found.ends {
+            let before = rms(&found.samples[e - 200..e]);
+            let after = rms(&found.samples[e..(e + 200).min(found.samples.len())]);
+            assert!(before > 10.0 * after.max(1e-6) || e == found.samples.len(), "before {before}, after {after}");
+        }
+    }
+
+    #[test]
+    fn trimming_and_voices() {
+        let mut x = vec![0.0; 1600];
+        x.extend(vec![0.5; 800]);
+        x.extend(vec![0.0; 1600]);
+        let t = trim_silence(&x);
+        assert!(t.len() >= 800 && t.len() <= 800 + 2 * 160 + 160, "{}", t.len());
+        assert!(trim_silence(&[0.0; 100]).is_empty());
+        let (train, held) = voices();
+        assert!(train.iter().all(|v| !held.contains(v)));
+        assert!(held.len() > 100 && train.len() > 500);
+        for kind in 0..3 {
+            let n = synthetic_noise(4000, kind, &mut seeded_rng(2));
+            assert!((rms(&n) - 1.0).abs() < 1e-3);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! From per-step probabilities to detections, and scoring detections against labels.
+
+use crate::models::ModelError;
+
+/// When a probability trace counts as a spoken trigger word.
+///
+/// `sensitivity` in [0, 1] sets the threshold to `1 - sensitivity`: 0.5 fires when the
+/// network is more sure than not; 0.7 fires at probability 0.3 (more hits, more false
+/// accepts); 0.9 at 0.1. A detection needs `min_steps` consecutive output steps (40 ms each
+/// with the default spectrogram and stride) at or above the threshold, and after one, no
+/// other fires for `refractory_s` seconds, so one word gives one chime even though its
+/// label window spans half a second of steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectorConfig {
+    pub sensitivity: f32,
+    pub min_steps: usize,
+    pub refractory_s: f64,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self { sensitivity: 0.5, min_steps: 2, refractory_s: 1.0 }
+    }
+}
+
+impl DetectorConfig {
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if !(0.0..=1.0).contains(&self.sensitivity) || self.min_steps == 0 || self.min_steps > 1000 || !(0.0..=3600.0).contains(&self.refractory_s) {
+            return Err(ModelError::Invalid(format!(
+                "detector settings out of range (sensitivity 0..=1, min steps 1..=1000, refractory 0..=3600 s): {self:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn threshold(&self) -> f32 {
+        1.0 - self.sensitivity
+    }
+}
+
+/// Turns a stream of (time, probability) into detection times.
+#[derive(Clone, Debug)]
+pub struct Trigger {
+    cfg: DetectorConfig,
+    run: usize,
+    last: Option<f64>,
+}
+
+impl Trigger {
+    pub fn new(cfg: DetectorConfig) -> Result<Self, ModelError> {
+        cfg.validate()?;
+        Ok(Self { cfg, run: 0, last: None })
+    }
+
+    pub fn config(&self) -> &DetectorConfig {
+        &self.cfg
+    }
+
+    pub fn reset(&mut self) {
+        (self.run, self.last) = (0, None);
+    }
+
+    /// One output step at time `t` (seconds); Some(t) when it completes a detection.
+    pub fn push(&mut self, t: f64, p: f32) -> Option<f64> {
+        if p >= self.cfg.threshold() {
+            self.run += 1;
+        } else {
+            self.run = 0;
+        }
+        let rested = self.last.is_none_or(|last| t - last >= self.cfg.refractory_s);
+        if self.run >= self.cfg.min_steps && rested {
+            self.last = Some(t);
+            self.run = 0;
+            return Some(t);
+        }
+        None
+    }
+}
+
+/// A hit: a detection from `EARLY` s before to `LATE` s after a labelled word end.
+pub const EARLY: f64 = 0.3;
+pub const LATE: f64 = 1.0;
+
+/// How detections in one file compare with its labelled word ends.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileScore {
+    pub hits: usize,
+    pub positives: usize,
+    pub false_accepts: usize,
+    /// Detection time minus word end, per hit, in seconds.
+    pub latencies: Vec<f64>,
+}
+
+/// Matches detections to ends in time order: each end takes the earliest unused detection in
+/// its window, each detection serves at most one end; the rest are false accepts.
+pub fn score(detections: &[f64], ends: &[f64]) -> FileScore {
+    let mut ends = ends.to_vec();
+    ends.sort_by(f64::total_cmp);
+    let mut used = vec![false; detections.len()];
+    let mut s = FileScore { positives: ends.len(), ..Default::default() };
+    for &e in &ends {
+        if let Some(i) = (0..detections.len()).find(|&i| !used[i] && detections[i] >= e - EARLY && detections[i] <= e + LATE) {
+            used[i] = true;
+            s.hits += 1;
+            s.latencies.push(detections[i] - e);
+        }
+    }
+    s.false_accepts = used.iter().filter(|u| !**u).count();
+    s
+}
+
+/// The `q`-quantile (0..=1) of `xs` by linear interpolation; None when empty.
+pub fn quantile(xs: &[f64], q: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threshold 0.5, two steps, refractory 1 s, steps 0.04 s apart:
+    /// p = [.6, .4, .6, .7, .8, .9, .2, .9, .9] at t = 0, .04, ..: the run breaks at t=.04,
+    /// reaches 2 at t=.12 (fires), restarts; t=.28, .32 would make another pair but fall
+    /// within 1 s of .12, so nothing more fires.
+    #[test]
+    fn golden_min_steps_and_refractory() {
+        let mut trig = Trigger::new(DetectorConfig::default()).unwrap();
+        let p = [0.6, 0.4, 0.6, 0.7, 0.8, 0.9, 0.2, 0.9, 0.9];
+        let fired: Vec<f64> = p.iter().enumerate().filter_map(|(i, &p)| trig.push(i as f64 * 0.04, p)).collect();
+        assert_eq!(fired.len(), 1);
+        assert!((fired[0] - 0.12).abs() < 1e-12);
+        // After the refractory period a fresh run of two fires again.
+        assert_eq!(trig.push(1.2, 0.1), None);
+        assert_eq!(trig.push(1.24, 0.9), None);
+        assert_eq!(trig.push(1.28, 0.9), Some(1.28));
+    }
+
+    /// Ends at 1 s and 5 s; detections at 0.8 (hit, -0.2 s), 1.5 (second in the same
+    /// window: false accept), 6.2 (1.2 s late: false accept), 9 (false accept).
+    #[test]
+    fn golden_scoring() {
+        let s = score(&[0.8, 1.5, 6.2, 9.0], &[5.0, 1.0]);
+        assert_eq!((s.hits, s.positives, s.false_accepts), (1, 2, 3));
+        assert!((s.latencies[0] + 0.2).abs() < 1e-12);
+        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
+        assert_eq!(quantile(&[0.0, 10.0], 0.95), Some(9.5));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn bad_settings_are_errors() {
+        assert!(Trigger::new(DetectorConfig { sensitivity: 1.5, ..Default::default() }).is_err());
+        assert!(Trigger::new(DetectorConfig { min_steps: 0, ..Default::default() }).is_err());
+        assert!(Trigger::new(DetectorConfig { refractory_s: f64::NAN, ..Default::default() }).is_err());
+    }
+}

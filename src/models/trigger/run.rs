@@ -1,0 +1,395 @@
+//! Running audio through the streaming path: detection in a file, evaluation over a
+//! labelled folder, the speed benchmark, a chime, and writing a held-out evaluation set.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::data::{self, Bank, BankSpec, ExampleSpec, SAMPLE_RATE};
+use super::detect::{DetectorConfig, Trigger, quantile, score};
+use super::model::{Streamer, TriggerNet};
+use crate::dsp::mix::mix_into;
+use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
+use crate::models::ModelError;
+use crate::nn::seeded_rng;
+
+fn dsp_err(e: crate::dsp::DspError) -> ModelError {
+    ModelError::Invalid(e.to_string())
+}
+
+/// Spectrogram -> streaming network -> trigger, fed samples at 16 kHz in any chunks.
+pub struct Pipeline {
+    spec: Spectrogram,
+    streamer: Streamer,
+    trigger: Trigger,
+    steps: u64,
+    spec_cfg: SpectrogramConfig,
+}
+
+impl Pipeline {
+    pub fn new(net: &TriggerNet<f32>, det: DetectorConfig) -> Result<Self, ModelError> {
+        let spec_cfg = SpectrogramConfig::default();
+        if spec_cfg.features() != net.config().n_mels {
+            return Err(ModelError::Invalid(format!("model expects {} bands, the spectrogram gives {}", net.config().n_mels, spec_cfg.features())));
+        }
+        Ok(Self { spec: Spectrogram::new(spec_cfg.clone()).map_err(dsp_err)?, streamer: net.streamer()?, trigger: Trigger::new(det)?, steps: 0, spec_cfg })
+    }
+
+    pub fn reset(&mut self) {
+        self.spec.reset();
+        self.streamer.reset();
+        self.trigger.reset();
+        self.steps = 0;
+    }
+
+    /// Feeds samples; `on_step(time_s, probability, fired)` for every output step.
+    pub fn push(&mut self, samples: &[f32], mut on_step: impl FnMut(f64, f32, bool)) {
+        let (streamer, trigger, steps, cfg) = (&mut self.streamer, &mut self.trigger, &mut self.steps, &self.spec_cfg);
+        self.spec.push(samples, |frame| {
+            if let Some(p) = streamer.push_frame(frame) {
+                let t = data::step_time(*steps as usize, cfg, streamer.config());
+                *steps += 1;
+                let fired = trigger.push(t, p).is_some();
+                on_step(t, p, fired);
+            }
+        });
+    }
+}
+
+/// Detections in one signal (any rate; resampled to 16 kHz first).
+pub struct FileResult {
+    pub detections: Vec<f64>,
+    pub seconds: f64,
+    /// Seconds spent resampling and running the pipeline (not reading the file).
+    pub compute_seconds: f64,
+    pub max_probability: f32,
+}
+
+pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f32], rate: u32) -> Result<FileResult, ModelError> {
+    let start = Instant::now();
+    let x = resample(samples, rate, SAMPLE_RATE).map_err(dsp_err)?;
+    let mut pipe = Pipeline::new(net, det.clone())?;
+    let mut detections = Vec::new();
+    let mut max_p = 0f32;
+    for chunk in x.chunks(1600) {
+        pipe.push(chunk, |t, p, fired| {
+            max_p = max_p.max(p);
+            if fired {
+                detections.push(t);
+            }
+        });
+    }
+    Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), max_probability: max_p })
+}
+
+pub fn detect_file(net: &TriggerNet<f32>, det: &DetectorConfig, path: &Path) -> Result<(FileResult, crate::dsp::Audio), ModelError> {
+    let audio = read_audio(path).map_err(dsp_err)?;
+    Ok((detect_samples(net, det, &audio.samples, audio.rate)?, audio))
+}
+
+/// A two-partial bell (880 Hz and 1320 Hz, 0.35 s, exponential decay) at `rate`.
+pub fn chime(rate: u32) -> Vec<f32> {
+    let n = (0.35 * rate as f64) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            let env = (-t * 12.0).exp() * (t * 400.0).min(1.0);
+            0.35 * env * ((std::f32::consts::TAU * 880.0 * t).sin() + 0.5 * (std::f32::consts::TAU * 1320.0 * t).sin())
+        })
+        .collect()
+}
+
+/// `audio` with a chime mixed in at each detection time.
+pub fn with_chimes(samples: &[f32], rate: u32, detections: &[f64]) -> Vec<f32> {
+    let mut out = samples.to_vec();
+    let bell = chime(rate);
+    for &t in detections {
+        mix_into(&mut out, &bell, (t * rate as f64) as usize, 1.0);
+    }
+    crate::dsp::mix::limit_peak(&mut out, 0.99);
+    out
+}
+
+/// One row of labels.tsv.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelRow {
+    pub file: String,
+    pub kind: Kind,
+    pub ends: Vec<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Pos,
+    Neg,
+    Stream,
+}
+
+/// Parses labels.tsv: header `file<TAB>kind<TAB>ends`, kinds pos/neg/stream, ends in
+/// seconds separated by `;` (may be empty).
+pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError> {
+    let bad = |line: usize, reason: String| ModelError::Data { path: path.to_path_buf(), reason: format!("line {line}: {reason}") };
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim_end_matches('\r') == "file\tkind\tends" => {}
+        _ => return Err(bad(1, "the header must be file<TAB>kind<TAB>ends".into())),
+    }
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 2 || cols.len() > 3 {
+            return Err(bad(i + 1, format!("expected 3 tab-separated columns, got {}", cols.len())));
+        }
+        let kind = match cols[1].trim() {
+            "pos" => Kind::Pos,
+            "neg" => Kind::Neg,
+            "stream" => Kind::Stream,
+            other => return Err(bad(i + 1, format!("kind must be pos, neg or stream, got {other:?}"))),
+        };
+        let ends = cols
+            .get(2)
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                e.split(';')
+                    .map(|v| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| bad(i + 1, format!("{v:?} is not a time in seconds"))))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        if cols[0].is_empty() || cols[0].contains("..") {
+            return Err(bad(i + 1, format!("bad file name {:?}", cols[0])));
+        }
+        rows.push(LabelRow { file: cols[0].to_string(), kind, ends });
+    }
+    if rows.is_empty() {
+        return Err(bad(1, "no files listed".into()));
+    }
+    Ok(rows)
+}
+
+/// `seqlab trigger eval`'s figures (the JSON contract in DESIGN.md).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EvalReport {
+    pub files: usize,
+    pub recall: f64,
+    pub hits: usize,
+    pub positives: usize,
+    pub false_accepts: usize,
+    pub negative_hours: f64,
+    pub false_accepts_per_hour: f64,
+    pub latency_ms_median: Option<f64>,
+    pub latency_ms_p95: Option<f64>,
+    /// Seconds of audio per second of compute (resampling + spectrogram + network), one thread.
+    pub realtime_factor: f64,
+    pub audio_seconds: f64,
+    pub sensitivity: f32,
+}
+
+pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<EvalReport, ModelError> {
+    let labels_path = dir.join("labels.tsv");
+    let text = std::fs::read_to_string(&labels_path).map_err(|source| ModelError::Io { path: labels_path.clone(), source })?;
+    let rows = parse_labels(&labels_path, &text)?;
+    let (mut hits, mut positives, mut fa) = (0, 0, 0);
+    let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
+    let mut lat = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let (r, _) = detect_file(net, det, &dir.join(&row.file))?;
+        let s = score(&r.detections, &row.ends);
+        hits += s.hits;
+        positives += s.positives;
+        fa += s.false_accepts;
+        lat.extend(s.latencies.iter().map(|l| l * 1000.0));
+        if row.kind != Kind::Pos {
+            neg_seconds += r.seconds;
+        }
+        audio_seconds += r.seconds;
+        compute += r.compute_seconds;
+        progress(i + 1, rows.len());
+    }
+    let negative_hours = neg_seconds / 3600.0;
+    Ok(EvalReport {
+        files: rows.len(),
+        recall: if positives == 0 { 0.0 } else { hits as f64 / positives as f64 },
+        hits,
+        positives,
+        false_accepts: fa,
+        negative_hours,
+        false_accepts_per_hour: if negative_hours > 0.0 { fa as f64 / negative_hours } else { 0.0 },
+        latency_ms_median: quantile(&lat, 0.5),
+        latency_ms_p95: quantile(&lat, 0.95),
+        realtime_factor: audio_seconds / compute.max(1e-9),
+        audio_seconds,
+        sensitivity: det.sensitivity,
+    })
+}
+
+/// Streaming speed on one thread: `seconds` of noisy audio through spectrogram + network.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchReport {
+    pub audio_seconds: f64,
+    pub compute_seconds: f64,
+    pub realtime_factor: f64,
+    pub spectrogram_only_realtime_factor: f64,
+}
+
+pub fn bench(net: &TriggerNet<f32>, seconds: f64) -> Result<BenchReport, ModelError> {
+    if !(seconds > 0.0 && seconds <= 36_000.0) {
+        return Err(ModelError::Invalid(format!("bench length must be in (0, 36000] s, got {seconds}")));
+    }
+    let n = (seconds * SAMPLE_RATE as f64) as usize;
+    let x = data::synthetic_noise(n, 1, &mut seeded_rng(3)).iter().map(|v| v * 0.05).collect::<Vec<_>>();
+    let mut spec = Spectrogram::new(SpectrogramConfig::default()).map_err(dsp_err)?;
+    let t0 = Instant::now();
+    let mut frames = 0usize;
+    for c in x.chunks(1600) {
+        spec.push(c, |_| frames += 1);
+    }
+    let spec_s = t0.elapsed().as_secs_f64();
+    let mut pipe = Pipeline::new(net, DetectorConfig::default())?;
+    let t1 = Instant::now();
+    let mut fired = 0usize;
+    for c in x.chunks(1600) {
+        pipe.push(c, |_, _, f| fired += f as usize);
+    }
+    let compute = t1.elapsed().as_secs_f64();
+    Ok(BenchReport {
+        audio_seconds: seconds,
+        compute_seconds: compute,
+        realtime_factor: seconds / compute.max(1e-9),
+        spectrogram_only_realtime_factor: seconds / spec_s.max(1e-9),
+    })
+}
+
+/// What `make-eval` writes.
+#[derive(Clone, Debug)]
+pub struct MakeEvalSpec {
+    pub word: String,
+    pub seed: u64,
+    /// 10-s clips with 1-3 positives and up to 3 negatives each.
+    pub pos_files: usize,
+    /// 10-s clips with negatives only.
+    pub neg_files: usize,
+    /// One long stream with a positive about every 30 s (0 for none).
+    pub stream_minutes: f64,
+    pub speech_commands: Option<PathBuf>,
+    pub backgrounds: Option<PathBuf>,
+    pub cache: PathBuf,
+    pub threads: usize,
+}
+
+/// Writes WAVs from held-out voices and speakers into `dir` with labels.tsv.
+pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str, usize, usize)) -> Result<usize, ModelError> {
+    if spec.pos_files + spec.neg_files > 100_000 || !(0.0..=600.0).contains(&spec.stream_minutes) {
+        return Err(ModelError::Invalid("make-eval: at most 100000 files and 600 stream minutes".into()));
+    }
+    let bank_spec = BankSpec {
+        word: spec.word.clone(),
+        positives: (spec.pos_files * 2 + (spec.stream_minutes * 2.0) as usize).max(10),
+        negatives: (spec.pos_files + spec.neg_files * 2).max(20),
+        held_out: true,
+        speech_commands: spec.speech_commands.clone(),
+        backgrounds: spec.backgrounds.clone(),
+        cache: spec.cache.clone(),
+        threads: spec.threads,
+        seed: spec.seed ^ 0xE7A1,
+    };
+    let bank: Bank = data::build_bank(&bank_spec, &|_, _, _| {})?;
+    let mut tsv = String::from("file\tkind\tends\n");
+    let write = |name: &str, samples: &[f32]| write_wav(&dir.join(name), samples, SAMPLE_RATE).map_err(dsp_err);
+    let fmt_ends = |ends: &[usize]| ends.iter().map(|&e| format!("{:.3}", e as f64 / SAMPLE_RATE as f64)).collect::<Vec<_>>().join(";");
+    let total = spec.pos_files + spec.neg_files + usize::from(spec.stream_minutes > 0.0);
+    let mut done = 0;
+    let pos_ex = ExampleSpec { seconds: 10.0, max_positives: 3, max_negatives: 3 };
+    let mut i = 0u64;
+    while done < spec.pos_files {
+        i += 1;
+        let e = data::make_example(&bank, &pos_ex, spec.seed.wrapping_mul(1_000_003).wrapping_add(i));
+        if e.ends.is_empty() {
+            continue;
+        }
+        let name = format!("pos_{done:05}.wav");
+        write(&name, &e.samples)?;
+        let _ = writeln!(tsv, "{name}\tpos\t{}", fmt_ends(&e.ends));
+        done += 1;
+        progress("clips", done, total);
+    }
+    let neg_bank = Bank { positives: bank.positives.clone(), ..bank.clone() };
+    let neg_ex = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4 };
+    for k in 0..spec.neg_files {
+        let e = data::make_example(&neg_bank, &neg_ex, spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
+        let name = format!("neg_{k:05}.wav");
+        write(&name, &e.samples)?;
+        let _ = writeln!(tsv, "{name}\tneg\t");
+        done += 1;
+        progress("clips", done, total);
+    }
+    if spec.stream_minutes > 0.0 {
+        // Concatenated 10-s pieces: one in three carries positives.
+        let pieces = (spec.stream_minutes * 6.0).ceil() as usize;
+        let mut samples = Vec::with_capacity(pieces * 160_000);
+        let mut ends = Vec::new();
+        for k in 0..pieces {
+            let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2 } } else { neg_ex.clone() };
+            let e = data::make_example(&bank, &ex, spec.seed.wrapping_mul(3_000_017).wrapping_add(k as u64));
+            ends.extend(e.ends.iter().map(|&x| x + samples.len()));
+            samples.extend_from_slice(&e.samples);
+        }
+        write("stream_00000.wav", &samples)?;
+        let _ = writeln!(tsv, "stream_00000.wav\tstream\t{}", fmt_ends(&ends));
+        done += 1;
+        progress("clips", done, total);
+    }
+    crate::atomic::write_atomic(&dir.join("labels.tsv"), tsv.as_bytes()).map_err(|source| ModelError::Io { path: dir.join("labels.tsv"), source })?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::trigger::model::TriggerConfig;
+
+    #[test]
+    fn labels_parse_and_reject() {
+        let p = Path::new("labels.tsv");
+        let rows = parse_labels(p, "file\tkind\tends\na.wav\tpos\t1.5;3\nb.flac\tneg\t\nc.wav\tstream\n").unwrap();
+        assert_eq!(rows[0], LabelRow { file: "a.wav".into(), kind: Kind::Pos, ends: vec![1.5, 3.0] });
+        assert_eq!(rows[1].ends, Vec::<f64>::new());
+        assert_eq!(rows[2].kind, Kind::Stream);
+        for bad in ["", "name\tkind\tends\na\tpos\t1", "file\tkind\tends\na.wav\tmaybe\t", "file\tkind\tends\na.wav\tpos\tx", "file\tkind\tends\na.wav\tpos\t-1", "file\tkind\tends\n", "file\tkind\tends\n../x.wav\tneg\t"] {
+            assert!(parse_labels(p, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// An untrained network still runs a folder end to end: the report counts 2 positives,
+    /// 20 s of negative audio, and the JSON has every field of the contract.
+    #[test]
+    fn eval_runs_on_a_small_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let net = TriggerNet::<f32>::new(TriggerConfig::small(), 1).unwrap();
+        write_wav(&dir.path().join("a.wav"), &vec![0.01; 160_000], 16_000).unwrap();
+        write_wav(&dir.path().join("b.wav"), &vec![0.0; 441_000], 44_100).unwrap();
+        std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tpos\t2;5\nb.wav\tneg\t\n").unwrap();
+        let r = eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).unwrap();
+        assert_eq!(r.positives, 2);
+        assert!((r.negative_hours * 3600.0 - 10.0).abs() < 1e-6);
+        let json = serde_json::to_value(&r).unwrap();
+        for k in ["recall", "hits", "positives", "false_accepts", "negative_hours", "false_accepts_per_hour", "latency_ms_median", "latency_ms_p95", "realtime_factor"] {
+            assert!(json.get(k).is_some(), "{k}");
+        }
+        std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\nmissing.wav\tneg\t\n").unwrap();
+        assert!(eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn chimes_land_where_detected() {
+        let x = vec![0.0; 16_000];
+        let y = with_chimes(&x, 16_000, &[0.5]);
+        assert!(y[..8000].iter().all(|&v| v == 0.0));
+        assert!(y[8000..9000].iter().any(|&v| v.abs() > 0.1));
+    }
+}

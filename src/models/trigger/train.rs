@@ -1,0 +1,381 @@
+//! Training the trigger-word detector: fresh examples every step, data-parallel over
+//! threads, validation on held-out voices, checkpoint and resume.
+//!
+//! Every example is made from a seed derived from (run seed, epoch, index), so a resumed
+//! run sees exactly the examples an uninterrupted one would, whatever the thread count.
+//! A batch is split into one shard per thread; each thread runs forward and backward on a
+//! replica of the model and the shard gradients are averaged. BatchNorm statistics are
+//! therefore per shard ("ghost batch norm"); the running estimates are averaged.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::{Array2, Array3, ArrayD, Axis};
+
+use super::data::{self, Bank, BankSpec, ExampleSpec};
+use super::detect::{DetectorConfig, Trigger, score};
+use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats};
+use crate::dsp::SpectrogramConfig;
+use crate::dsp::spectrogram::spectrogram;
+use crate::models::ModelError;
+use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
+use crate::nn::weights::{self, Weights};
+use crate::nn::Module;
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub model: TriggerConfig,
+    pub word: String,
+    pub seed: u64,
+    pub epochs: usize,
+    /// Fresh 10-s examples per epoch.
+    pub examples: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub clip: f64,
+    pub threads: usize,
+    pub val_examples: usize,
+    /// TTS utterances to synthesise for training (positives, negatives).
+    pub positives: usize,
+    pub negatives: usize,
+    pub example: ExampleSpec,
+    pub speech_commands: Option<PathBuf>,
+    pub backgrounds: Option<PathBuf>,
+    pub cache: PathBuf,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: TriggerConfig::small(),
+            word: "activate".into(),
+            seed: 0,
+            epochs: 12,
+            examples: 800,
+            batch: 16,
+            lr: 2e-3,
+            clip: 5.0,
+            threads: 2,
+            val_examples: 96,
+            positives: 600,
+            negatives: 1200,
+            example: ExampleSpec::default(),
+            speech_commands: None,
+            backgrounds: None,
+            cache: PathBuf::from(".seqlab-cache/tts"),
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), ModelError> {
+        self.model.validate()?;
+        let bad = |m: String| Err(ModelError::Invalid(m));
+        if self.epochs == 0 || self.epochs > 10_000 {
+            return bad(format!("epochs must be 1..=10000, got {}", self.epochs));
+        }
+        if self.examples == 0 || self.examples > 10_000_000 {
+            return bad(format!("examples per epoch must be 1..=10000000, got {}", self.examples));
+        }
+        if self.batch < 2 || self.batch > 4096 {
+            return bad(format!("batch must be 2..=4096 (batch norm needs two rows), got {}", self.batch));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0) {
+            return bad(format!("learning rate must be in (0, 1), got {}", self.lr));
+        }
+        if self.threads == 0 || self.threads > 256 {
+            return bad(format!("threads must be 1..=256, got {}", self.threads));
+        }
+        if self.positives == 0 || self.positives > 100_000 || self.negatives > 1_000_000 {
+            return bad("positives must be 1..=100000 and negatives at most 1000000".into());
+        }
+        if !(self.example.seconds >= 2.0 && self.example.seconds <= 60.0) {
+            return bad(format!("example length must be 2..=60 s, got {}", self.example.seconds));
+        }
+        Ok(())
+    }
+
+    fn lr_at(&self, epoch: usize) -> f64 {
+        let progress = if self.epochs > 1 { epoch as f64 / (self.epochs - 1) as f64 } else { 0.0 };
+        self.lr * (1.0 - 0.9 * progress)
+    }
+
+    pub fn bank_spec(&self, held_out: bool) -> BankSpec {
+        let (positives, negatives) = if held_out { (self.val_examples.max(20), (self.val_examples * 2).max(40)) } else { (self.positives, self.negatives) };
+        BankSpec {
+            word: self.word.clone(),
+            positives,
+            negatives,
+            held_out,
+            speech_commands: self.speech_commands.clone(),
+            backgrounds: self.backgrounds.clone(),
+            cache: self.cache.clone(),
+            threads: self.threads.min(4),
+            seed: self.seed ^ if held_out { 0x0DD_BA11 } else { 0 },
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    Progress { epoch: usize, epochs: usize, done: usize, total: usize, loss: f64 },
+    Epoch { epoch: usize, train_loss: f64, val: Option<ValScore>, seconds: f64 },
+}
+
+/// Held-out-voice validation at the default detector settings.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ValScore {
+    pub loss: f64,
+    pub recall: f64,
+    pub hits: usize,
+    pub positives: usize,
+    pub false_accepts: usize,
+    pub hours: f64,
+    pub false_accepts_per_hour: f64,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Summary {
+    pub epochs: usize,
+    pub examples: usize,
+    pub seconds: f64,
+    pub examples_per_sec: f64,
+    pub val: Option<ValScore>,
+}
+
+/// A batch of examples as network input: x [B, T, M], y [B, T'], and each example's ends.
+pub struct Batch {
+    pub x: Array3<f32>,
+    pub y: Array2<f32>,
+    pub ends: Vec<Vec<usize>>,
+}
+
+/// Makes examples from `seeds` and their spectrograms and labels.
+pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u64]) -> Result<Batch, ModelError> {
+    let spec = SpectrogramConfig::default();
+    let mut specs = Vec::with_capacity(seeds.len());
+    let mut ends = Vec::with_capacity(seeds.len());
+    for &s in seeds {
+        let e = data::make_example(bank, ex, s);
+        specs.push(spectrogram(&e.samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?);
+        ends.push(e.ends);
+    }
+    let frames = specs.first().map_or(0, |s| s.nrows());
+    let steps = net.steps_for(frames);
+    if steps == 0 {
+        return Err(ModelError::Invalid("examples are too short for the network's kernel".into()));
+    }
+    let mut x = Array3::zeros((seeds.len(), frames, spec.features()));
+    let mut y = Array2::zeros((seeds.len(), steps));
+    for (i, (s, e)) in specs.iter().zip(&ends).enumerate() {
+        x.index_axis_mut(Axis(0), i).assign(s);
+        y.row_mut(i).assign(&ndarray::Array1::from(data::labels(e, steps, &spec, net)));
+    }
+    Ok(Batch { x, y, ends })
+}
+
+fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32 | i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
+}
+
+/// Per-band mean and 1/std over a few examples.
+fn feature_stats(bank: &Bank, cfg: &TrainConfig) -> Result<(ndarray::Array1<f32>, ndarray::Array1<f32>), ModelError> {
+    let seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
+    let b = make_batch(bank, &cfg.example, &cfg.model, &seeds)?;
+    let (n, t, m) = b.x.dim();
+    let flat = b.x.into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let mean = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no frames".into()))?;
+    let std = flat.std_axis(Axis(0), 0.0).mapv(|s| 1.0 / s.max(1e-3));
+    Ok((mean, std))
+}
+
+/// Probabilities -> detections -> hits and false accepts for a validation batch.
+pub fn validate(net: &TriggerNet<f32>, batch: &Batch, seconds: f64) -> Result<ValScore, ModelError> {
+    let spec = SpectrogramConfig::default();
+    let mut probs = Vec::new();
+    for chunk in 0..batch.x.len_of(Axis(0)).div_ceil(16) {
+        let lo = chunk * 16;
+        let hi = (lo + 16).min(batch.x.len_of(Axis(0)));
+        probs.push(net.predict(batch.x.slice(ndarray::s![lo..hi, .., ..]))?);
+    }
+    let p = ndarray::concatenate(Axis(0), &probs.iter().map(|a| a.view()).collect::<Vec<_>>()).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let eps = 1e-7f32;
+    let loss = ndarray::Zip::from(&p).and(&batch.y).fold(0f64, |acc, &p, &y| acc - (y * (p + eps).ln() + (1.0 - y) * (1.0 - p + eps).ln()) as f64)
+        / p.len().max(1) as f64;
+    let (mut hits, mut positives, mut fa) = (0, 0, 0);
+    for (row, ends) in p.rows().into_iter().zip(&batch.ends) {
+        let mut trig = Trigger::new(DetectorConfig::default())?;
+        let det: Vec<f64> = row.iter().enumerate().filter_map(|(j, &pj)| trig.push(data::step_time(j, &spec, net.config()), pj)).collect();
+        let ends_s: Vec<f64> = ends.iter().map(|&e| e as f64 / data::SAMPLE_RATE as f64).collect();
+        let s = score(&det, &ends_s);
+        hits += s.hits;
+        positives += s.positives;
+        fa += s.false_accepts;
+    }
+    let hours = batch.ends.len() as f64 * seconds / 3600.0;
+    Ok(ValScore {
+        loss,
+        recall: if positives == 0 { 0.0 } else { hits as f64 / positives as f64 },
+        hits,
+        positives,
+        false_accepts: fa,
+        hours,
+        false_accepts_per_hour: fa as f64 / hours.max(1e-9),
+    })
+}
+
+/// Trains a fresh (or checkpointed) detector; returns it with the run's summary.
+pub fn train(
+    cfg: &TrainConfig,
+    checkpoint: Option<&Path>,
+    stage: &(dyn Fn(&str, usize, usize) + Sync),
+    on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> Result<(TriggerNet<f32>, Summary), ModelError> {
+    cfg.validate()?;
+    let train_bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| stage(&format!("training {what}"), d, t))?;
+    let val_bank = data::build_bank(&cfg.bank_spec(true), &|what, d, t| stage(&format!("held-out {what}"), d, t))?;
+    let mut net = TriggerNet::<f32>::new(cfg.model.clone(), cfg.seed)?;
+    let (mean, scale) = feature_stats(&train_bank, cfg)?;
+    net.feat_mean.value = mean;
+    net.feat_scale.value = scale;
+    net.info.insert("word".into(), cfg.word.clone());
+    net.info.insert("seed".into(), cfg.seed.to_string());
+    let mut opt = Adam::<f32>::new(cfg.lr);
+    let mut first_epoch = 0;
+    if let Some(path) = checkpoint.filter(|p| p.exists()) {
+        first_epoch = load_checkpoint(path, &mut net, &mut opt)?;
+    }
+    let val_seeds: Vec<u64> = (0..cfg.val_examples).map(|i| example_seed(cfg.seed ^ 0x7A1, 0, i)).collect();
+    let val = make_batch(&val_bank, &cfg.example, &cfg.model, &val_seeds)?;
+    let threads = cfg.threads.min(cfg.batch / 2).max(1);
+    let mut replicas: Vec<TriggerNet<f32>> = (0..threads)
+        .map(|t| {
+            let mut r = net.clone();
+            r.reseed_dropout(cfg.seed ^ (t as u64 + 1) * 7919).map(|_| r)
+        })
+        .collect::<Result<_, _>>()?;
+    let start = Instant::now();
+    let mut examples = 0;
+    let mut last_val = None;
+    let steps_per_epoch = cfg.examples.div_ceil(cfg.batch);
+    for epoch in first_epoch..cfg.epochs {
+        let epoch_start = Instant::now();
+        opt.lr = cfg.lr_at(epoch);
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        for step in 0..steps_per_epoch {
+            let lo = step * cfg.batch;
+            let n = cfg.batch.min(cfg.examples - lo);
+            if n < 2 {
+                break;
+            }
+            let per = n.div_ceil(threads);
+            for r in replicas.iter_mut() {
+                copy_params(&mut net, r);
+                r.zero_grad();
+            }
+            let results: Vec<Result<(f64, usize), ModelError>> = std::thread::scope(|s| {
+                let handles: Vec<_> = replicas
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(t, r)| {
+                        let bank = &train_bank;
+                        s.spawn(move || -> Result<(f64, usize), ModelError> {
+                            let a = lo + t * per;
+                            let b = (a + per).min(lo + n);
+                            if b < a + 2 {
+                                return Ok((0.0, 0));
+                            }
+                            let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
+                            let batch = make_batch(bank, &cfg.example, &cfg.model, &seeds)?;
+                            let loss = r.train_batch(batch.x.view(), batch.y.view())?;
+                            Ok((loss, b - a))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a training thread panicked".into())))).collect()
+            });
+            net.zero_grad();
+            let mut used = Vec::new();
+            let mut step_loss = 0.0;
+            let mut step_n = 0;
+            for (r, res) in replicas.iter_mut().zip(results) {
+                let (loss, k) = res?;
+                if k > 0 {
+                    add_grads(&mut net, r);
+                    used.push(r.clone());
+                    step_loss += loss * k as f64;
+                    step_n += k;
+                }
+            }
+            let scale = 1.0 / used.len().max(1) as f32;
+            net.visit("", &mut |_, mut p| p.grad.mapv_inplace(|g| g * scale));
+            average_running_stats(&mut net, &used);
+            clip_by_global_norm(&mut net, cfg.clip);
+            opt.step(&mut net);
+            loss_sum += step_loss;
+            seen += step_n;
+            examples += step_n;
+            let ev = Event::Progress { epoch, epochs: cfg.epochs, done: seen, total: cfg.examples, loss: loss_sum / seen.max(1) as f64 };
+            if on_event(ev).is_break() {
+                return Ok((net, summary(epoch, examples, start, last_val)));
+            }
+        }
+        let v = validate(&net, &val, cfg.example.seconds)?;
+        net.info.insert("val_recall".into(), format!("{:.4}", v.recall));
+        net.info.insert("val_false_accepts_per_hour".into(), format!("{:.2}", v.false_accepts_per_hour));
+        net.info.insert("examples_seen".into(), ((epoch + 1) * cfg.examples).to_string());
+        if let Some(path) = checkpoint {
+            save_checkpoint(path, &mut net, &opt, epoch + 1)?;
+        }
+        last_val = Some(v.clone());
+        let ev = Event::Epoch { epoch, train_loss: loss_sum / seen.max(1) as f64, val: Some(v), seconds: epoch_start.elapsed().as_secs_f64() };
+        if on_event(ev).is_break() {
+            return Ok((net, summary(epoch + 1, examples, start, last_val)));
+        }
+    }
+    Ok((net, summary(cfg.epochs, examples, start, last_val)))
+}
+
+fn copy_params(from: &mut TriggerNet<f32>, to: &mut TriggerNet<f32>) {
+    let mut vals = Vec::new();
+    from.visit("", &mut |_, p| vals.push(p.value.to_owned()));
+    let mut i = 0;
+    to.visit("", &mut |_, mut p| {
+        if let Some(v) = vals.get(i) {
+            p.value.assign(v);
+        }
+        i += 1;
+    });
+}
+
+fn summary(epochs: usize, examples: usize, start: Instant, val: Option<ValScore>) -> Summary {
+    let seconds = start.elapsed().as_secs_f64();
+    Summary { epochs, examples, seconds, examples_per_sec: examples as f64 / seconds.max(1e-9), val }
+}
+
+fn save_checkpoint(path: &Path, net: &mut TriggerNet<f32>, opt: &Adam<f32>, epochs_done: usize) -> Result<(), ModelError> {
+    let (t, tensors) = opt.state();
+    let mut meta = net.metadata();
+    meta.insert("epochs_done".into(), epochs_done.to_string());
+    meta.insert("adam_steps".into(), t.to_string());
+    let tensors: Vec<(String, ArrayD<f32>)> = tensors;
+    weights::save_with(path, net, tensors, meta)?;
+    Ok(())
+}
+
+fn load_checkpoint(path: &Path, net: &mut TriggerNet<f32>, opt: &mut Adam<f32>) -> Result<usize, ModelError> {
+    let w = Weights::read(path)?;
+    let saved = TriggerNet::from_weights(&w, &["adam."])?;
+    if saved.config() != net.config() || saved.info.get("word") != net.info.get("word") {
+        return Err(ModelError::Invalid(format!(
+            "checkpoint {} belongs to a different model or word ({:?}, {:?}); delete it or train to another --out",
+            path.display(),
+            saved.config(),
+            saved.info.get("word")
+        )));
+    }
+    *net = saved;
+    opt.restore(w.meta_parse("adam_steps")?, |name| w.extra(name));
+    Ok(w.meta_parse("epochs_done")?)
+}
