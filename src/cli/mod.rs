@@ -4,6 +4,7 @@ mod dates;
 mod dinos;
 mod progress;
 mod text;
+mod words;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         action: text::Action,
     },
+    /// Word vectors: train (skip-gram or GloVe), neighbours, analogies, debiasing, benchmarks.
+    Words {
+        #[command(subcommand)]
+        action: words::Action,
+    },
 }
 
 /// Runs a subcommand; errors carry their context for the user.
@@ -39,5 +45,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Dinos { action } => dinos::run(action),
         Command::Text { action } => text::run(action),
         Command::Dates { action } => dates::run(action),
+        Command::Words { action } => words::run(action),
     }
 }

@@ -8,5 +8,6 @@ pub mod dinos;
 pub mod error;
 pub mod text;
 pub mod vocab;
+pub mod words;
 
 pub use error::ModelError;
