@@ -10,5 +10,6 @@ pub mod jazz;
 pub mod text;
 pub mod trigger;
 pub mod vocab;
+pub mod words;
 
 pub use error::ModelError;
