@@ -4,6 +4,7 @@ mod dates;
 mod dinos;
 mod progress;
 mod text;
+mod trigger;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         action: text::Action,
     },
+    /// Trigger word: a streaming GRU detector trained on synthetic speech.
+    Trigger {
+        #[command(subcommand)]
+        action: trigger::Action,
+    },
 }
 
 /// Runs a subcommand; errors carry their context for the user.
@@ -39,5 +45,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Dinos { action } => dinos::run(action),
         Command::Text { action } => text::run(action),
         Command::Dates { action } => dates::run(action),
+        Command::Trigger { action } => trigger::run(action),
     }
 }
