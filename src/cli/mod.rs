@@ -5,6 +5,7 @@ mod dinos;
 mod jazz;
 mod progress;
 mod text;
+mod trigger;
 mod words;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,11 @@ pub enum Command {
         #[command(subcommand)]
         action: words::Action,
     },
+    /// Trigger word: a streaming GRU detector trained on synthetic speech.
+    Trigger {
+        #[command(subcommand)]
+        action: trigger::Action,
+    },
 }
 
 /// Runs a subcommand; errors carry their context for the user.
@@ -53,5 +59,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Dates { action } => dates::run(action),
         Command::Jazz { action } => jazz::run(action),
         Command::Words { action } => words::run(action),
+        Command::Trigger { action } => trigger::run(action),
     }
 }

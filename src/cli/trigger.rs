@@ -1,0 +1,336 @@
+//! `seqlab trigger ...`: train, detect, eval, bench and make-eval for the trigger-word lab.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::progress;
+use crate::dsp::write_wav;
+use crate::models::trigger::data::{self, ExampleSpec};
+use crate::models::trigger::detect::DetectorConfig;
+use crate::models::trigger::model::TriggerConfig;
+use crate::models::trigger::run::{self, MakeEvalSpec};
+use crate::models::trigger::train::{self as ttrain, Event, TrainConfig};
+use crate::models::trigger::{self, SHIPPED_NAME};
+
+/// Where the shared data lives relative to the repository root.
+const SPEECH_COMMANDS: &str = "../shared/data/speech/speech_commands_sample";
+const BACKGROUNDS: &str = "../shared/data/speech/background_noise";
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct DetectorArgs {
+    /// 0..1; the threshold on the network's probability is 1 - sensitivity
+    #[arg(long, default_value_t = DetectorConfig::default().sensitivity)]
+    sensitivity: f32,
+    /// Consecutive 40-ms output steps at or above the threshold needed to fire
+    #[arg(long, default_value_t = DetectorConfig::default().min_steps)]
+    min_steps: usize,
+    /// Seconds after a detection during which no other fires
+    #[arg(long, default_value_t = DetectorConfig::default().refractory_s)]
+    refractory: f64,
+}
+
+impl DetectorArgs {
+    fn config(&self) -> DetectorConfig {
+        DetectorConfig { sensitivity: self.sensitivity, min_steps: self.min_steps, refractory_s: self.refractory }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Action {
+    /// Train a detector for a word on synthetic speech (defaults reproduce the shipped model).
+    Train {
+        #[arg(long, default_value = "activate")]
+        word: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Fresh 10-s examples per epoch
+        #[arg(long, default_value_t = TrainConfig::default().examples)]
+        examples: usize,
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = TrainConfig::default().batch)]
+        batch: usize,
+        #[arg(long, default_value_t = TrainConfig::default().lr)]
+        lr: f64,
+        #[arg(long, default_value_t = TrainConfig::default().threads)]
+        threads: usize,
+        /// Use the course's sizes (196 filters, GRUs of 128) instead of the smaller default
+        #[arg(long)]
+        course_size: bool,
+        /// TTS positives and negatives to synthesise
+        #[arg(long, default_value_t = TrainConfig::default().positives)]
+        positives: usize,
+        #[arg(long, default_value_t = TrainConfig::default().negatives)]
+        negatives: usize,
+        #[arg(long, default_value_t = TrainConfig::default().val_examples)]
+        val_examples: usize,
+        /// Speech Commands folder (real-voice negatives)
+        #[arg(long, default_value = SPEECH_COMMANDS)]
+        speech_commands: PathBuf,
+        /// Folder of background recordings
+        #[arg(long, default_value = BACKGROUNDS)]
+        backgrounds: PathBuf,
+        /// Cache of synthesised words
+        #[arg(long, default_value = ".seqlab-cache/tts")]
+        cache: PathBuf,
+        /// Write a few training examples here as WAV (with their labels) and exit
+        #[arg(long)]
+        write_samples: Option<PathBuf>,
+        #[arg(long, default_value = "assets/trigger.safetensors")]
+        out: PathBuf,
+    },
+    /// Print detection times in a WAV/FLAC file; optionally write it with chimes mixed in.
+    Detect {
+        file: PathBuf,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long)]
+        chime_out: Option<PathBuf>,
+        #[command(flatten)]
+        detector: DetectorArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score a folder with labels.tsv (file, kind, ends): recall, false accepts per hour, latency, speed.
+    Eval {
+        dir: PathBuf,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        detector: DetectorArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Streaming speed on one thread, in multiples of real time.
+    Bench {
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Seconds of audio to stream
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an evaluation folder (WAVs + labels.tsv) from voices and speakers held out of training.
+    MakeEval {
+        dir: PathBuf,
+        #[arg(long, default_value = "activate")]
+        word: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 200)]
+        pos_files: usize,
+        #[arg(long, default_value_t = 180)]
+        neg_files: usize,
+        #[arg(long, default_value_t = 30.0)]
+        stream_minutes: f64,
+        #[arg(long, default_value = SPEECH_COMMANDS)]
+        speech_commands: PathBuf,
+        #[arg(long, default_value = BACKGROUNDS)]
+        backgrounds: PathBuf,
+        #[arg(long, default_value = ".seqlab-cache/tts")]
+        cache: PathBuf,
+    },
+}
+
+fn existing(p: PathBuf, what: &str) -> Option<PathBuf> {
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("note: {what} folder {} not found; training without it", p.display());
+        None
+    }
+}
+
+pub fn run(action: Action) -> anyhow::Result<()> {
+    match action {
+        Action::Train {
+            word,
+            seed,
+            examples,
+            epochs,
+            batch,
+            lr,
+            threads,
+            course_size,
+            positives,
+            negatives,
+            val_examples,
+            speech_commands,
+            backgrounds,
+            cache,
+            write_samples,
+            out,
+        } => {
+            let cfg = TrainConfig {
+                model: if course_size { TriggerConfig::course() } else { TriggerConfig::small() },
+                word,
+                seed,
+                epochs,
+                examples,
+                batch,
+                lr,
+                threads,
+                val_examples,
+                positives,
+                negatives,
+                speech_commands: existing(speech_commands, "Speech Commands"),
+                backgrounds: existing(backgrounds, "background"),
+                cache,
+                ..TrainConfig::default()
+            };
+            cfg.validate()?;
+            if let Some(dir) = write_samples {
+                return samples(&cfg, &dir);
+            }
+            train(&cfg, &out)
+        }
+        Action::Detect { file, model, chime_out, detector, json } => {
+            let net = trigger::load_model(model.as_deref())?;
+            let (r, audio) = run::detect_file(&net, &detector.config(), &file)?;
+            for t in &r.detections {
+                println!("detected at {t:.2} s");
+            }
+            if r.detections.is_empty() {
+                println!("no detection in {:.1} s of audio (highest probability {:.3})", r.seconds, r.max_probability);
+            }
+            if let Some(out) = chime_out {
+                let mixed = run::with_chimes(&audio.samples, audio.rate, &r.detections);
+                write_wav(&out, &mixed, audio.rate).with_context(|| format!("writing {}", out.display()))?;
+                println!("wrote {} with {} chime(s)", out.display(), r.detections.len());
+            }
+            if json {
+                println!("{}", serde_json::json!({"detections": r.detections, "seconds": r.seconds, "max_probability": r.max_probability}));
+            }
+            Ok(())
+        }
+        Action::Eval { dir, model, detector, json } => {
+            let net = trigger::load_model(model.as_deref())?;
+            let bar = progress::bar(0);
+            let report = run::eval_dir(&net, &detector.config(), &dir, |d, t| {
+                bar.set_length(t as u64);
+                bar.set_position(d as u64);
+            })?;
+            bar.finish_and_clear();
+            let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
+            println!("files {}  audio {:.1} min", report.files, report.audio_seconds / 60.0);
+            println!("recall {:.3} ({} of {} words)", report.recall, report.hits, report.positives);
+            println!(
+                "false accepts {} in {:.2} h of neg/stream audio = {:.2} per hour",
+                report.false_accepts, report.negative_hours, report.false_accepts_per_hour
+            );
+            println!("latency from word end: median {}, p95 {}", ms(report.latency_ms_median), ms(report.latency_ms_p95));
+            println!("speed {:.0}x real time (one thread, resampling + spectrogram + network)", report.realtime_factor);
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+            Ok(())
+        }
+        Action::Bench { model, seconds, json } => {
+            let net = trigger::load_model(model.as_deref())?;
+            let r = run::bench(&net, seconds)?;
+            println!(
+                "streamed {:.0} s of audio in {:.2} s: {:.0}x real time on one thread (spectrogram alone {:.0}x)",
+                r.audio_seconds, r.compute_seconds, r.realtime_factor, r.spectrogram_only_realtime_factor
+            );
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+            Ok(())
+        }
+        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, speech_commands, backgrounds, cache } => {
+            let spec = MakeEvalSpec {
+                word,
+                seed,
+                pos_files,
+                neg_files,
+                stream_minutes,
+                speech_commands: existing(speech_commands, "Speech Commands"),
+                backgrounds: existing(backgrounds, "background"),
+                cache,
+                threads: 2,
+            };
+            let bar = progress::bar(0);
+            let n = run::make_eval(&spec, &dir, |_, d, t| {
+                bar.set_length(t as u64);
+                bar.set_position(d as u64);
+            })?;
+            bar.finish_and_clear();
+            println!("wrote {n} files and labels.tsv to {}", dir.display());
+            Ok(())
+        }
+    }
+}
+
+fn samples(cfg: &TrainConfig, dir: &Path) -> anyhow::Result<()> {
+    let bar = progress::bar(0);
+    let bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| {
+        bar.set_message(format!("synthesising {what}"));
+        bar.set_length(t as u64);
+        bar.set_position(d as u64);
+    })?;
+    bar.finish_and_clear();
+    let mut tsv = String::from("file\tkind\tends\n");
+    for i in 0..8u64 {
+        let e = data::make_example(&bank, &ExampleSpec::default(), cfg.seed.wrapping_add(i));
+        let name = format!("sample_{i}.wav");
+        write_wav(&dir.join(&name), &e.samples, data::SAMPLE_RATE)?;
+        let ends: Vec<String> = e.ends.iter().map(|&x| format!("{:.3}", x as f64 / data::SAMPLE_RATE as f64)).collect();
+        tsv.push_str(&format!("{name}\t{}\t{}\n", if ends.is_empty() { "neg" } else { "pos" }, ends.join(";")));
+    }
+    crate::atomic::write_atomic(&dir.join("labels.tsv"), tsv.as_bytes())?;
+    println!("wrote 8 examples and labels.tsv to {}", dir.display());
+    Ok(())
+}
+
+fn train(cfg: &TrainConfig, out: &Path) -> anyhow::Result<()> {
+    let ckpt = out.with_extension("ckpt.safetensors");
+    let stage_bar = progress::bar(0);
+    let stage = |what: &str, d: usize, t: usize| {
+        stage_bar.set_message(format!("synthesising {what}"));
+        stage_bar.set_length(t as u64);
+        stage_bar.set_position(d as u64);
+    };
+    let total = (cfg.epochs * cfg.examples) as u64;
+    let bar = progress::bar(total);
+    bar.set_position(0);
+    let (mut net, summary) = ttrain::train(cfg, Some(&ckpt), &stage, &mut |ev| {
+        match ev {
+            Event::Progress { epoch, done, loss, .. } => {
+                bar.set_position((epoch * cfg.examples + done) as u64);
+                bar.set_message(format!("epoch {} loss {loss:.4}", epoch + 1));
+            }
+            Event::Epoch { epoch, train_loss, val, seconds } => {
+                let v = val.map_or(String::new(), |v| {
+                    format!(
+                        "  held-out voices: loss {:.4} recall {:.3} ({}/{}) false accepts {:.1}/h",
+                        v.loss, v.recall, v.hits, v.positives, v.false_accepts_per_hour
+                    )
+                });
+                let line = format!("epoch {:>3}  train loss {train_loss:.4}{v}  ({seconds:.0} s)", epoch + 1);
+                // A hidden bar (output not a terminal, e.g. a log file) drops println.
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    stage_bar.finish_and_clear();
+    bar.finish_and_clear();
+    net.info.insert("trained".into(), format!("{} epochs x {} examples", summary.epochs, cfg.examples));
+    let meta = net.metadata();
+    crate::nn::weights::save(out, &mut net, meta).with_context(|| format!("saving {}", out.display()))?;
+    let _ = std::fs::remove_file(&ckpt);
+    println!("saved {} ({:.0} examples/s over {:.0} s)", out.display(), summary.examples_per_sec, summary.seconds);
+    if out.file_name().is_some_and(|n| n == SHIPPED_NAME) {
+        println!("(this is the shipped model's path; rebuild seqlab to embed it)");
+    }
+    println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
