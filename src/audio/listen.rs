@@ -11,20 +11,63 @@
 //! milliseconds; the callback side never waits on it either.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, TrySendError, bounded};
 
 use crate::dsp::{DspError, Spectrogram, SpectrogramConfig, StreamResampler};
+use crate::models::ModelError;
+use crate::models::trigger::data::step_time;
+use crate::models::trigger::detect::{DetectorConfig, Trigger};
+use crate::models::trigger::model::{Streamer, TriggerNet};
 
 /// What the detector thread does with each spectrogram column.
 pub trait FrameDetector: Send + 'static {
     /// One column in (time `t` seconds from the start of the stream, at its end); returns
-    /// the model's probability when it produced one for this column, and whether a
-    /// detection fired.
-    fn push(&mut self, t: f64, frame: &[f32]) -> (Option<f32>, bool);
+    /// the model's (time, probability) when it produced one for this column, and the time
+    /// of a detection that fired.
+    fn push(&mut self, t: f64, frame: &[f32]) -> (Option<(f64, f32)>, Option<f64>);
+}
+
+/// The trigger-word network as a [`FrameDetector`]: the folded streaming network, then the
+/// threshold / run / refractory rule. The sensitivity is read from `sensitivity` (f32 bits)
+/// at every column, so a slider on another thread takes effect at once.
+pub struct TriggerDetector {
+    streamer: Streamer,
+    trigger: Trigger,
+    config: DetectorConfig,
+    sensitivity: Arc<AtomicU32>,
+    spectrogram: SpectrogramConfig,
+    steps: u64,
+}
+
+impl TriggerDetector {
+    pub fn new(net: &TriggerNet<f32>, config: DetectorConfig, sensitivity: Arc<AtomicU32>) -> Result<Self, ModelError> {
+        let spectrogram = SpectrogramConfig::default();
+        if spectrogram.features() != net.config().n_mels {
+            return Err(ModelError::Invalid(format!("model expects {} bands, the spectrogram gives {}", net.config().n_mels, spectrogram.features())));
+        }
+        Ok(Self { streamer: net.streamer()?, trigger: Trigger::new(config.clone())?, config, sensitivity, spectrogram, steps: 0 })
+    }
+}
+
+impl FrameDetector for TriggerDetector {
+    fn push(&mut self, _t: f64, frame: &[f32]) -> (Option<(f64, f32)>, Option<f64>) {
+        let s = f32::from_bits(self.sensitivity.load(Ordering::Relaxed));
+        if s != self.config.sensitivity {
+            let config = DetectorConfig { sensitivity: s, ..self.config.clone() };
+            // An out-of-range value keeps the old setting rather than stopping detection.
+            if let Ok(trigger) = Trigger::new(config.clone()) {
+                (self.trigger, self.config) = (trigger, config);
+            }
+        }
+        let Some(p) = self.streamer.push_frame(frame) else { return (None, None) };
+        let t = step_time(self.steps as usize, &self.spectrogram, self.streamer.config());
+        self.steps += 1;
+        (Some((t, p)), self.trigger.push(t, p))
+    }
 }
 
 /// What the live path reports.
@@ -125,10 +168,10 @@ impl Listener {
                     let (p, fired) = detector.push(t, &column);
                     det_stats.columns.fetch_add(1, Ordering::Relaxed);
                     send(LiveEvent::Column(column));
-                    if let Some(p) = p {
+                    if let Some((t, p)) = p {
                         send(LiveEvent::Probability { t, p });
                     }
-                    if fired {
+                    if let Some(t) = fired {
                         send(LiveEvent::Detection { t });
                     }
                 }
@@ -161,8 +204,8 @@ mod tests {
     /// Fires whenever the first feature of a column exceeds a level; reports it as p.
     struct Loudness(f32);
     impl FrameDetector for Loudness {
-        fn push(&mut self, _t: f64, frame: &[f32]) -> (Option<f32>, bool) {
-            (Some(frame[0]), frame[0] > self.0)
+        fn push(&mut self, t: f64, frame: &[f32]) -> (Option<(f64, f32)>, Option<f64>) {
+            (Some((t, frame[0])), (frame[0] > self.0).then_some(t))
         }
     }
 
@@ -197,5 +240,35 @@ mod tests {
             assert!(err < 1e-3, "column differs by {err}");
         }
         assert_eq!(listener.stats.columns.load(Ordering::Relaxed), columns.len() as u64);
+    }
+
+    /// The live path with the trigger network gives the probabilities, at the same times, that
+    /// the offline file pipeline gives for the same audio (an untrained network: the test is
+    /// about the plumbing, not the weights).
+    #[test]
+    fn live_trigger_equals_the_file_pipeline() {
+        use crate::models::trigger::model::TriggerConfig;
+        use crate::models::trigger::run::Pipeline;
+        let net = TriggerNet::<f32>::new(TriggerConfig::small(), 3).unwrap();
+        let x: Vec<f32> = (0..24_000).map(|i| ((i * 7919 % 2000) as f32 / 1000.0 - 1.0) * 0.2).collect();
+        let mut want = Vec::new();
+        let mut pipeline = Pipeline::new(&net, DetectorConfig::default()).unwrap();
+        pipeline.push(&x, |t, p, _| want.push((t, p)));
+        let sensitivity = Arc::new(AtomicU32::new(DetectorConfig::default().sensitivity.to_bits()));
+        let detector = TriggerDetector::new(&net, DetectorConfig::default(), sensitivity).unwrap();
+        let (mut producer, consumer) = rtrb::RingBuffer::new(x.len());
+        let listener = Listener::start(consumer, 16_000, SpectrogramConfig::default(), detector).unwrap();
+        producer.push_entire_slice(&x).unwrap();
+        drop(producer);
+        let got: Vec<(f64, f32)> = listener
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                LiveEvent::Probability { t, p } => Some((t, p)),
+                _ => None,
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want);
     }
 }
