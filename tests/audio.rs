@@ -33,7 +33,7 @@ fn microphone_hears_what_the_speaker_plays() {
     if !enabled() {
         return;
     }
-    let mut mic = Microphone::open(None, 5.0).expect("the null sink's monitor opens as the default input");
+    let (mic, mut samples) = Microphone::open(None, 5.0).expect("the null sink's monitor opens as the default input");
     let player = Command::new("sh")
         .args(["-c", "sox -q -n -t wav - synth 1.5 sine 1000 vol 0.5 | paplay"])
         .stdout(Stdio::null())
@@ -43,7 +43,7 @@ fn microphone_hears_what_the_speaker_plays() {
     let mut got = Vec::new();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(4) {
-        while let Ok(s) = mic.samples.pop() {
+        while let Ok(s) = samples.pop() {
             got.push(s);
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -65,11 +65,12 @@ where
     stats.peak.store(peak.to_bits(), Ordering::Relaxed);
 }
 
-/// An open microphone. Capture runs while this value lives; drop it to stop.
+/// An open microphone. Capture runs while this value lives; drop it to stop. Its samples
+/// arrive through the ring buffer's consumer that [`Microphone::open`] returns beside it,
+/// so the consumer can move to another thread while the stream stays here.
 pub struct Microphone {
     /// Kept only to keep the stream alive: cpal stops capture when it is dropped.
     _stream: cpal::Stream,
-    pub samples: rtrb::Consumer<f32>,
     pub sample_rate: u32,
     pub device_name: String,
     pub stats: Arc<CaptureStats>,
@@ -89,8 +90,9 @@ pub fn input_devices() -> Vec<String> {
 
 impl Microphone {
     /// Opens `device` (by name; None: the default input) at its default configuration,
-    /// with a ring buffer of `buffer_seconds` of audio.
-    pub fn open(device: Option<&str>, buffer_seconds: f32) -> Result<Self, AudioError> {
+    /// with a ring buffer of `buffer_seconds` of audio: the microphone and the buffer's
+    /// consumer (mono samples at `sample_rate`).
+    pub fn open(device: Option<&str>, buffer_seconds: f32) -> Result<(Self, rtrb::Consumer<f32>), AudioError> {
         let host = cpal::default_host();
         let dev = match device {
             None => host.default_input_device().ok_or(AudioError::NoInputDevice)?,
@@ -121,7 +123,7 @@ impl Microphone {
         }
         .map_err(|e| AudioError::Device(format!("{device_name}: {e}")))?;
         stream.play().map_err(|e| AudioError::Device(format!("{device_name}: {e}")))?;
-        Ok(Self { _stream: stream, samples, sample_rate, device_name, stats })
+        Ok((Self { _stream: stream, sample_rate, device_name, stats }, samples))
     }
 }
 

@@ -5,6 +5,8 @@
 //! of a panic (callers write their files first, then try to play).
 
 use std::num::NonZero;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rodio::buffer::SamplesBuffer;
@@ -24,6 +26,7 @@ pub struct Playback {
     _sink: MixerDeviceSink,
     player: Player,
     total: Duration,
+    errors: Arc<AtomicU64>,
 }
 
 impl Playback {
@@ -36,11 +39,22 @@ impl Playback {
         }
         let frames = samples.len() / channels as usize;
         let total = Duration::from_secs_f64(frames as f64 / sample_rate as f64);
-        let mut sink = DeviceSinkBuilder::open_default_sink().map_err(|e| PlayError::NoDevice(e.to_string()))?;
+        // Stream errors are counted, not printed: rodio's default handler writes to stderr
+        // from the audio thread (the null sink's ALSA plugin reports an I/O error on close).
+        let errors = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&errors);
+        let mut sink = DeviceSinkBuilder::from_default_device()
+            .and_then(|b| {
+                b.with_error_callback(move |_| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                })
+                .open_stream()
+            })
+            .map_err(|e| PlayError::NoDevice(e.to_string()))?;
         sink.log_on_drop(false);
         let player = Player::connect_new(sink.mixer());
         player.append(SamplesBuffer::new(ch, sr, samples));
-        Ok(Self { _sink: sink, player, total })
+        Ok(Self { _sink: sink, player, total, errors })
     }
 
     /// How far playback has got.
@@ -50,6 +64,11 @@ impl Playback {
 
     pub fn duration(&self) -> Duration {
         self.total
+    }
+
+    /// Errors the output stream has reported so far.
+    pub fn stream_errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
     }
 
     pub fn is_finished(&self) -> bool {

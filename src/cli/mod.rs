@@ -3,6 +3,7 @@
 mod dates;
 mod dinos;
 mod jazz;
+mod listen;
 mod progress;
 mod text;
 mod trigger;

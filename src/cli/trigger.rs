@@ -114,6 +114,24 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Listen to the microphone and chime at each detection (`devices` lists the inputs).
+    Listen {
+        /// Input device name (default: the system's default input)
+        #[arg(long)]
+        device: Option<String>,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        detector: DetectorArgs,
+        /// Stop after this many seconds (default: until Ctrl-C)
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// One JSON line per detection, then a summary line
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the input devices, the default first.
+    Devices,
     /// Write an evaluation folder (WAVs + labels.tsv) from voices and speakers held out of training.
     MakeEval {
         dir: PathBuf,
@@ -229,6 +247,10 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Action::Listen { device, model, detector, seconds, json } => {
+            super::listen::listen(device.as_deref(), model.as_deref(), detector.config(), seconds, json)
+        }
+        Action::Devices => super::listen::devices(),
         Action::Bench { model, seconds, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let r = run::bench(&net, seconds)?;
