@@ -1,0 +1,484 @@
+//! Trigger word: the microphone's spectrogram scrolling by, the detector's probability with
+//! its threshold, a flash and a chime on each detection; a file when there is no microphone;
+//! and a trainer for any word the user types.
+//!
+//! The audio runs on the threads of `audio::listen`; this panel only drains their events
+//! once a frame, so a slow frame costs display columns, never audio.
+
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use egui::{Color32, ColorImage, ProgressBar, TextureOptions};
+use egui_plot::{HLine, Line, Plot, VLine};
+
+use super::Panel;
+use super::worker::Worker;
+use crate::audio::input::{Microphone, input_devices};
+use crate::audio::listen::{LiveEvent, Listener, TriggerDetector};
+use crate::audio::play::Playback;
+use crate::dsp::SpectrogramConfig;
+use crate::models::ModelError;
+use crate::models::trigger::detect::DetectorConfig;
+use crate::models::trigger::model::TriggerNet;
+use crate::models::trigger::train::{self as ttrain, Event, TrainConfig};
+use crate::models::trigger::{self, run};
+
+/// Columns of spectrogram kept on screen: 5 s at a 10-ms hop.
+const COLUMNS: usize = 500;
+/// Seconds of probability trace kept on screen.
+const TRACE_SECONDS: f64 = 10.0;
+const FLASH: Duration = Duration::from_millis(700);
+
+struct Live {
+    mic: Microphone,
+    listener: Listener,
+}
+
+enum FileMsg {
+    Done(Result<FileOutcome, String>),
+}
+
+struct FileOutcome {
+    trace: Vec<[f64; 2]>,
+    detections: Vec<f64>,
+    seconds: f64,
+}
+
+enum TrainMsg {
+    Stage(String, f32),
+    Event(Event),
+    Done(Box<Result<TriggerNet<f32>, ModelError>>),
+}
+
+pub struct TriggerPanel {
+    model: Result<Arc<TriggerNet<f32>>, String>,
+    devices: Vec<String>,
+    device: usize,
+    live: Option<Live>,
+    live_error: Option<String>,
+    sensitivity: f32,
+    shared_sensitivity: Arc<AtomicU32>,
+    columns: VecDeque<Box<[f32]>>,
+    texture: Option<egui::TextureHandle>,
+    trace: VecDeque<[f64; 2]>,
+    detections: Vec<f64>,
+    flash_until: Option<Instant>,
+    chime: Option<Playback>,
+    chime_samples: Vec<f32>,
+    speaker_error: Option<String>,
+    file_path: String,
+    file_job: Option<Worker<FileMsg>>,
+    file_result: Option<Result<FileOutcome, String>>,
+    word: String,
+    training: Option<Worker<TrainMsg>>,
+    train_stage: String,
+    progress: f32,
+    train_log: Vec<String>,
+    train_error: Option<String>,
+}
+
+impl Default for TriggerPanel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TriggerPanel {
+    pub fn new() -> Self {
+        let sensitivity = DetectorConfig::default().sensitivity;
+        Self {
+            model: trigger::load_model(None).map(Arc::new).map_err(|e| format!("cannot load the shipped trigger model: {e}")),
+            devices: input_devices(),
+            device: 0,
+            live: None,
+            live_error: None,
+            sensitivity,
+            shared_sensitivity: Arc::new(AtomicU32::new(sensitivity.to_bits())),
+            columns: VecDeque::with_capacity(COLUMNS),
+            texture: None,
+            trace: VecDeque::new(),
+            detections: Vec::new(),
+            flash_until: None,
+            chime: None,
+            chime_samples: run::chime(44_100),
+            speaker_error: None,
+            file_path: String::new(),
+            file_job: None,
+            file_result: None,
+            word: "activate".into(),
+            training: None,
+            train_stage: String::new(),
+            progress: 0.0,
+            train_log: Vec::new(),
+            train_error: None,
+        }
+    }
+
+    /// Uses `net` instead of the shipped model, as if the user had just trained it.
+    pub fn with_model(mut self, net: TriggerNet<f32>) -> Self {
+        self.model = Ok(Arc::new(net));
+        self
+    }
+
+    /// Starts with `path` in the file box, as if the user had typed it.
+    pub fn with_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file_path = path.into().display().to_string();
+        self
+    }
+
+    /// Detection times of the last file run (seconds), if it succeeded.
+    pub fn file_detections(&self) -> Option<&[f64]> {
+        self.file_result.as_ref().and_then(|r| r.as_ref().ok()).map(|o| o.detections.as_slice())
+    }
+
+    /// The microphone error shown, if listening could not start.
+    pub fn live_error(&self) -> Option<&str> {
+        self.live_error.as_deref()
+    }
+
+    fn start_listening(&mut self) {
+        self.live_error = None;
+        let result = (|| -> Result<Live, String> {
+            let net = self.model.as_ref().map_err(Clone::clone)?;
+            let name = if self.device == 0 { None } else { self.devices.get(self.device).map(String::as_str) };
+            let (mic, samples) = Microphone::open(name, 4.0).map_err(|e| e.to_string())?;
+            let config = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
+            let detector = TriggerDetector::new(net, config, Arc::clone(&self.shared_sensitivity)).map_err(|e| e.to_string())?;
+            let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector).map_err(|e| e.to_string())?;
+            Ok(Live { mic, listener })
+        })();
+        match result {
+            Ok(live) => {
+                self.columns.clear();
+                self.trace.clear();
+                self.detections.clear();
+                self.live = Some(live);
+            }
+            Err(e) => self.live_error = Some(e),
+        }
+    }
+
+    /// Drains the live events into what is drawn; chimes and flashes on detections.
+    fn poll_live(&mut self, ctx: &egui::Context) {
+        let Some(live) = &self.live else { return };
+        let mut fired = false;
+        for event in live.listener.events.try_iter() {
+            match event {
+                LiveEvent::Column(c) => {
+                    if self.columns.len() == COLUMNS {
+                        self.columns.pop_front();
+                    }
+                    self.columns.push_back(c);
+                }
+                LiveEvent::Probability { t, p } => {
+                    self.trace.push_back([t, f64::from(p)]);
+                    while self.trace.front().is_some_and(|f| t - f[0] > TRACE_SECONDS) {
+                        self.trace.pop_front();
+                    }
+                }
+                LiveEvent::Detection { t } => {
+                    self.detections.push(t);
+                    fired = true;
+                }
+            }
+        }
+        if fired {
+            self.flash_until = Some(Instant::now() + FLASH);
+            match Playback::start(self.chime_samples.clone(), 1, 44_100) {
+                Ok(p) => self.chime = Some(p),
+                Err(e) => self.speaker_error = Some(e.to_string()),
+            }
+        }
+        ctx.request_repaint_after(Duration::from_millis(30));
+    }
+
+    fn start_file(&mut self) {
+        self.file_result = None;
+        let path = PathBuf::from(self.file_path.trim());
+        let net = match &self.model {
+            Ok(n) => Arc::clone(n),
+            Err(e) => {
+                self.file_result = Some(Err(e.clone()));
+                return;
+            }
+        };
+        let det = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
+        let job = Worker::spawn("trigger-file", move |tx: &Sender<FileMsg>, _cancel: &AtomicBool| {
+            let result = (|| -> Result<FileOutcome, ModelError> {
+                let audio = crate::dsp::read_audio(&path).map_err(|e| ModelError::Invalid(e.to_string()))?;
+                let x = crate::dsp::resample(&audio.samples, audio.rate, 16_000).map_err(|e| ModelError::Invalid(e.to_string()))?;
+                let mut pipeline = run::Pipeline::new(&net, det)?;
+                let (mut trace, mut detections) = (Vec::new(), Vec::new());
+                pipeline.push(&x, |t, p, fired| {
+                    trace.push([t, f64::from(p)]);
+                    if fired {
+                        detections.push(t);
+                    }
+                });
+                Ok(FileOutcome { trace, detections, seconds: audio.seconds() })
+            })();
+            let _ = tx.send(FileMsg::Done(result.map_err(|e| e.to_string())));
+        });
+        match job {
+            Ok(j) => self.file_job = Some(j),
+            Err(e) => self.file_result = Some(Err(format!("cannot start: {e}"))),
+        }
+    }
+
+    fn start_training(&mut self) {
+        self.train_error = None;
+        self.train_log.clear();
+        self.progress = 0.0;
+        let word = self.word.trim().to_string();
+        let shared = |p: &str| Some(PathBuf::from(p)).filter(|p| p.is_dir());
+        let cfg = TrainConfig {
+            word,
+            speech_commands: shared("../shared/data/speech/speech_commands_sample"),
+            backgrounds: shared("../shared/data/speech/background_noise"),
+            ..TrainConfig::default()
+        };
+        let job = Worker::spawn("trigger-train", move |tx: &Sender<TrainMsg>, cancel: &AtomicBool| {
+            let stage = |what: &str, done: usize, total: usize| {
+                let _ = tx.send(TrainMsg::Stage(what.to_string(), done as f32 / total.max(1) as f32));
+            };
+            let result = ttrain::train(&cfg, None, &stage, &mut |event| {
+                if tx.send(TrainMsg::Event(event)).is_err() || cancel.load(Ordering::Relaxed) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            let _ = tx.send(TrainMsg::Done(Box::new(result.map(|(net, _)| net))));
+        });
+        match job {
+            Ok(j) => self.training = Some(j),
+            Err(e) => self.train_error = Some(format!("cannot start training: {e}")),
+        }
+    }
+
+    fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.file_job {
+            let poll = job.poll();
+            for FileMsg::Done(r) in poll.messages {
+                self.file_result = Some(r);
+            }
+            if poll.finished {
+                self.file_job = None;
+            } else {
+                ctx.request_repaint_after(Duration::from_millis(50));
+            }
+        }
+        if let Some(job) = &self.training {
+            let poll = job.poll();
+            for msg in poll.messages {
+                match msg {
+                    TrainMsg::Stage(what, f) => {
+                        self.train_stage = what;
+                        self.progress = f;
+                    }
+                    TrainMsg::Event(Event::Progress { epoch, epochs, done, total, loss }) => {
+                        self.train_stage = format!("epoch {}/{epochs}: loss {loss:.3}", epoch + 1);
+                        self.progress = (epoch as f32 + done as f32 / total.max(1) as f32) / epochs.max(1) as f32;
+                    }
+                    TrainMsg::Event(Event::Epoch { epoch, train_loss, val, seconds }) => {
+                        let v = val.map(|v| format!(", held-out voices: recall {:.2}, {:.1} false accepts/h", v.recall, v.false_accepts_per_hour)).unwrap_or_default();
+                        self.train_log.push(format!("epoch {}: loss {train_loss:.3}{v} ({seconds:.0} s)", epoch + 1));
+                    }
+                    TrainMsg::Done(result) => match *result {
+                        Ok(net) => {
+                            // The new word is live from the next Listen.
+                            self.live = None;
+                            self.model = Ok(Arc::new(net));
+                            self.train_log.push(format!("\"{}\" is ready: press Listen", self.word.trim()));
+                        }
+                        Err(e) => self.train_error = Some(e.to_string()),
+                    },
+                }
+            }
+            if poll.finished {
+                self.training = None;
+            } else {
+                ctx.request_repaint_after(Duration::from_millis(100));
+            }
+        }
+    }
+
+    fn live_ui(&mut self, ui: &mut egui::Ui) {
+        match &self.model {
+            Ok(net) => {
+                let word = net.info.get("word").map_or("the trigger word", String::as_str);
+                ui.label(format!("Say \"{word}\". The detector fires when its probability stays above the line."));
+            }
+            Err(e) => {
+                ui.colored_label(Color32::RED, e);
+            }
+        }
+        ui.horizontal(|ui| {
+            let names: Vec<String> = std::iter::once("default input".to_string()).chain(self.devices.iter().skip(1).cloned()).collect();
+            ui.add_enabled_ui(self.live.is_none(), |ui| {
+                egui::ComboBox::from_label("Microphone").selected_text(names.get(self.device).cloned().unwrap_or_default()).show_ui(ui, |ui| {
+                    for (i, n) in names.iter().enumerate() {
+                        ui.selectable_value(&mut self.device, i, n);
+                    }
+                });
+            });
+            if self.live.is_none() {
+                if ui.add_enabled(self.model.is_ok(), egui::Button::new("Listen")).clicked() {
+                    self.start_listening();
+                }
+            } else if ui.button("Stop").clicked() {
+                self.live = None;
+            }
+        });
+        if ui.add(egui::Slider::new(&mut self.sensitivity, 0.05..=0.95).text("Sensitivity")).changed() {
+            self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
+        }
+        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest.");
+        if let Some(e) = &self.live_error {
+            ui.colored_label(Color32::RED, format!("{e}. The file box below takes a recording instead."));
+        }
+        if let Some(live) = &self.live {
+            let stats = &live.mic.stats;
+            ui.horizontal(|ui| {
+                ui.label("Level");
+                ui.add(ProgressBar::new(stats.peak().clamp(0.0, 1.0)).desired_width(200.0));
+                ui.label(format!(
+                    "{} at {} Hz · overruns {} · columns dropped {}",
+                    live.mic.device_name,
+                    live.mic.sample_rate,
+                    stats.overruns(),
+                    live.listener.stats.columns_dropped.load(Ordering::Relaxed)
+                ));
+            });
+        }
+        if let Some(e) = &self.speaker_error {
+            ui.colored_label(Color32::YELLOW, format!("no chime: {e}"));
+        }
+        let flashing = self.flash_until.is_some_and(|t| Instant::now() < t);
+        let frame = egui::Frame::new().fill(if flashing { Color32::from_rgb(40, 160, 70) } else { Color32::TRANSPARENT }).inner_margin(4.0);
+        frame.show(ui, |ui| {
+            ui.heading(if flashing { "Detected!" } else { "" });
+            self.spectrogram_ui(ui);
+            let threshold = 1.0 - f64::from(self.sensitivity);
+            let trace: Vec<[f64; 2]> = self.trace.iter().copied().collect();
+            let detections = self.detections.clone();
+            Plot::new("trigger-live").height(160.0).include_y(0.0).include_y(1.0).x_axis_label("seconds").y_axis_label("probability").show(ui, |plot| {
+                plot.line(Line::new("probability", trace));
+                plot.hline(HLine::new("threshold", threshold).color(Color32::RED));
+                for t in detections {
+                    plot.vline(VLine::new("detection", t).color(Color32::GREEN));
+                }
+            });
+        });
+    }
+
+    /// The last few seconds of log-mel columns as an image: time left to right, low
+    /// frequencies at the bottom, a dark-to-bright map over the visible range.
+    fn spectrogram_ui(&mut self, ui: &mut egui::Ui) {
+        let bands = self.columns.front().map_or(0, |c| c.len());
+        if bands == 0 {
+            ui.label("(the spectrogram appears here while listening)");
+            return;
+        }
+        let (lo, hi) = self.columns.iter().flat_map(|c| c.iter()).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let span = (hi - lo).max(1e-3);
+        let mut pixels = vec![Color32::BLACK; COLUMNS * bands];
+        let offset = COLUMNS - self.columns.len();
+        for (x, col) in self.columns.iter().enumerate() {
+            for (b, &v) in col.iter().enumerate().take(bands) {
+                let u = ((v - lo) / span).clamp(0.0, 1.0);
+                pixels[(bands - 1 - b) * COLUMNS + offset + x] = heat(u);
+            }
+        }
+        let image = ColorImage::new([COLUMNS, bands], pixels);
+        let texture = self.texture.get_or_insert_with(|| ui.ctx().load_texture("trigger-spectrogram", image.clone(), TextureOptions::NEAREST));
+        texture.set(image, TextureOptions::NEAREST);
+        let width = ui.available_width().min(900.0);
+        ui.add(egui::Image::new((texture.id(), egui::vec2(width, 120.0))));
+    }
+
+    fn file_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("From a file");
+        ui.horizontal(|ui| {
+            let label = ui.label("WAV or FLAC");
+            ui.add(egui::TextEdit::singleline(&mut self.file_path).desired_width(420.0)).labelled_by(label.id);
+            if ui.add_enabled(self.file_job.is_none() && self.model.is_ok(), egui::Button::new("Detect")).clicked() {
+                self.start_file();
+            }
+        });
+        match &self.file_result {
+            Some(Ok(o)) => {
+                let times: Vec<String> = o.detections.iter().map(|t| format!("{t:.2} s")).collect();
+                ui.label(format!("{:.1} s of audio: {} detection(s) {}", o.seconds, o.detections.len(), times.join(", ")));
+                let threshold = 1.0 - f64::from(self.sensitivity);
+                Plot::new("trigger-file").height(140.0).include_y(0.0).include_y(1.0).show(ui, |plot| {
+                    plot.line(Line::new("probability", o.trace.clone()));
+                    plot.hline(HLine::new("threshold", threshold).color(Color32::RED));
+                    for &t in &o.detections {
+                        plot.vline(VLine::new("detection", t).color(Color32::GREEN));
+                    }
+                });
+            }
+            Some(Err(e)) => {
+                ui.colored_label(Color32::RED, e);
+            }
+            None => {}
+        }
+    }
+
+    fn train_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Your own word");
+        ui.label("Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here.");
+        ui.horizontal(|ui| {
+            let label = ui.label("Word");
+            ui.add_enabled(self.training.is_none(), egui::TextEdit::singleline(&mut self.word).desired_width(200.0)).labelled_by(label.id);
+            if self.training.is_none() {
+                if ui.add_enabled(!self.word.trim().is_empty(), egui::Button::new("Train")).clicked() {
+                    self.start_training();
+                }
+            } else if ui.button("Stop").clicked()
+                && let Some(job) = &self.training
+            {
+                job.stop();
+            }
+        });
+        if self.training.is_some() {
+            ui.add(ProgressBar::new(self.progress).show_percentage().text(self.train_stage.clone()));
+        }
+        for line in &self.train_log {
+            ui.label(line);
+        }
+        if let Some(e) = &self.train_error {
+            ui.colored_label(Color32::RED, e);
+        }
+    }
+}
+
+/// A black -> purple -> orange -> yellow map for u in 0..=1.
+fn heat(u: f32) -> Color32 {
+    let r = (u * 1.6).min(1.0);
+    let g = ((u - 0.45) * 1.8).clamp(0.0, 1.0);
+    let b = (0.5 - (u - 0.3).abs() * 1.6).clamp(0.0, 0.6);
+    Color32::from_rgb((r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8)
+}
+
+impl Panel for TriggerPanel {
+    fn name(&self) -> &'static str {
+        "Trigger word"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll_live(ui.ctx());
+        self.poll_jobs(ui.ctx());
+        self.live_ui(ui);
+        ui.separator();
+        self.file_ui(ui);
+        ui.separator();
+        self.train_ui(ui);
+    }
+}
