@@ -95,7 +95,7 @@ impl Microphone {
     pub fn open(device: Option<&str>, buffer_seconds: f32) -> Result<(Self, rtrb::Consumer<f32>), AudioError> {
         let host = cpal::default_host();
         let dev = match device {
-            None => host.default_input_device().ok_or(AudioError::NoInputDevice)?,
+            None => host.default_input_device().ok_or_else(|| AudioError::NoInputDevice("the system has no default input".into()))?,
             Some(name) => host
                 .input_devices()
                 .map_err(|e| AudioError::Device(e.to_string()))?
@@ -103,7 +103,12 @@ impl Microphone {
                 .ok_or_else(|| AudioError::UnknownDevice(name.to_string()))?,
         };
         let device_name = dev.to_string();
-        let supported = dev.default_input_config().map_err(|e| AudioError::Device(format!("{device_name}: {e}")))?;
+        // ALSA always offers a "default" device; whether it works shows only here. For the
+        // default input that means there is no microphone, which the user can act on.
+        let supported = dev.default_input_config().map_err(|e| match device {
+            None => AudioError::NoInputDevice(format!("{device_name}: {e}")),
+            Some(_) => AudioError::Device(format!("{device_name}: {e}")),
+        })?;
         let sample_rate = supported.sample_rate();
         if sample_rate == 0 {
             return Err(AudioError::Device(format!("{device_name} reports a sample rate of 0 Hz")));

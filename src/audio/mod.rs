@@ -10,8 +10,8 @@ pub mod play;
 /// what to do instead.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    #[error("no microphone found (no default input device); use a WAV or FLAC file as input instead")]
-    NoInputDevice,
+    #[error("no usable microphone ({0}); use a WAV or FLAC file as input instead")]
+    NoInputDevice(String),
     #[error("no input device named {0:?}; `seqlab trigger devices` lists them")]
     UnknownDevice(String),
     #[error("audio device error: {0}")]

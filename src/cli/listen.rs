@@ -33,10 +33,10 @@ pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, s
     if let Some(s) = seconds {
         anyhow::ensure!(s.is_finite() && s > 0.0, "--seconds must be a positive number, got {s}");
     }
+    // The microphone first: without one, nothing else matters, and the error says what to do.
+    let (mic, samples) = Microphone::open(device, 4.0).map_err(|e| anyhow::anyhow!("{e} (`seqlab trigger detect FILE`)"))?;
     let net = trigger::load_model(model).context("loading the trigger-word model")?;
     let word = net.info.get("word").cloned().unwrap_or_else(|| "the trigger word".into());
-    let (mic, samples) = Microphone::open(device, 4.0)
-        .map_err(|e| anyhow::anyhow!("{e}; `seqlab trigger detect FILE` runs the detector on a recording instead"))?;
     let sensitivity = Arc::new(AtomicU32::new(det.sensitivity.to_bits()));
     let detector = TriggerDetector::new(&net, det, sensitivity)?;
     let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector)?;
