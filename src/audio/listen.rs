@@ -130,7 +130,7 @@ impl Listener {
                         if samples.is_abandoned() {
                             break;
                         }
-                        std::thread::sleep(Duration::from_millis(5));
+                        std::thread::sleep(Duration::from_millis(20));
                         continue;
                     }
                     let Ok(chunk) = samples.read_chunk(n) else { continue };
