@@ -81,6 +81,10 @@ pub enum Action {
         write_samples: Option<PathBuf>,
         #[arg(long, default_value = "assets/trigger.safetensors")]
         out: PathBuf,
+        /// Stop after this many epochs of the schedule (the learning rate still decays over
+        /// --epochs) and save; `--stop-after 5` reproduces the shipped model
+        #[arg(long)]
+        stop_after: Option<usize>,
     },
     /// Print detection times in a WAV/FLAC file; optionally write it with chimes mixed in.
     Detect {
@@ -182,6 +186,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             cache,
             write_samples,
             out,
+            stop_after,
         } => {
             let cfg = TrainConfig {
                 model: if course_size { TriggerConfig::course() } else { TriggerConfig::small() },
@@ -204,7 +209,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             if let Some(dir) = write_samples {
                 return samples(&cfg, &dir);
             }
-            train(&cfg, &out)
+            train(&cfg, &out, stop_after)
         }
         Action::Detect { file, model, chime_out, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
@@ -308,7 +313,7 @@ fn samples(cfg: &TrainConfig, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn train(cfg: &TrainConfig, out: &Path) -> anyhow::Result<()> {
+fn train(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
     let ckpt = out.with_extension("ckpt.safetensors");
     let stage_bar = progress::bar(0);
     let stage = |what: &str, d: usize, t: usize| {
@@ -338,6 +343,9 @@ fn train(cfg: &TrainConfig, out: &Path) -> anyhow::Result<()> {
                     eprintln!("{line}");
                 } else {
                     bar.println(line);
+                }
+                if stop_after == Some(epoch + 1) {
+                    return ControlFlow::Break(());
                 }
             }
         }
