@@ -396,7 +396,6 @@ fn train_with_bar(corpus: &Corpus, cfg: &TrainConfig) -> anyhow::Result<Trained>
     Ok(t)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn analogy_file(v: &WordVectors, file: &Path, method: Method, restrict: usize, threads: usize, json: bool) -> anyhow::Result<()> {
     let set = AnalogySet::read(file)?;
     let s = eval::evaluate_analogies(v, &set, method, Some(restrict), threads.max(1));
