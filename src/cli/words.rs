@@ -212,6 +212,9 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Analogy { args, method, k, restrict, threads, json, vectors } => {
+            if args.len() == 2 {
+                bail!("give three words (A B C for a : b :: c : ?) or one analogy file");
+            }
             let v = load(vectors.as_deref())?;
             match &args[..] {
                 [file] => analogy_file(&v, Path::new(file), method, restrict, threads, json),
