@@ -212,6 +212,9 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Analogy { args, method, k, restrict, threads, json, vectors } => {
+            if args.len() == 2 {
+                bail!("give three words (A B C for a : b :: c : ?) or one analogy file");
+            }
             let v = load(vectors.as_deref())?;
             match &args[..] {
                 [file] => analogy_file(&v, Path::new(file), method, restrict, threads, json),
@@ -396,7 +399,6 @@ fn train_with_bar(corpus: &Corpus, cfg: &TrainConfig) -> anyhow::Result<Trained>
     Ok(t)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn analogy_file(v: &WordVectors, file: &Path, method: Method, restrict: usize, threads: usize, json: bool) -> anyhow::Result<()> {
     let set = AnalogySet::read(file)?;
     let s = eval::evaluate_analogies(v, &set, method, Some(restrict), threads.max(1));

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use ndarray::Array2;
 
 use super::WordsError;
-use super::hogwild::{Lcg, Shared, dot, with_simd};
+use super::hogwild::{Lcg, Shared, dot, has_avx2_fma};
 use super::train::{self, Progress, TrainConfig};
 use super::vocab::Corpus;
 
@@ -123,11 +123,17 @@ pub(crate) fn train(
         cooc.chunks(per)
             .map(|part| {
                 let (p, shared) = (&p, &shared);
-                scope.spawn(move || with_simd(|| run(part, p, cfg, shared)))
+                scope.spawn(move || {
+                    if has_avx2_fma() {
+                        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                        unsafe { run_avx2(part, p, cfg, shared) }
+                    } else {
+                        run(part, p, cfg, shared)
+                    }
+                })
             })
             .collect()
     });
-    drop(p);
     let sum: Vec<f32> = w.iter().zip(&wc).map(|(a, b)| a + b).collect();
     let m = Array2::from_shape_vec((v, d), sum).map_err(|e| WordsError::Invalid(e.to_string()))?;
     if m.iter().any(|x| !x.is_finite()) {
@@ -145,6 +151,12 @@ struct Params<'a> {
     gwc: Shared<'a>,
     gb: Shared<'a>,
     gbc: Shared<'a>,
+}
+
+/// [`run`] compiled for AVX2 + FMA.
+#[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2,fma"))]
+unsafe fn run_avx2(part: &[(u32, u32, f32)], p: &Params, cfg: &TrainConfig, shared: &train::Shared) {
+    run(part, p, cfg, shared)
 }
 
 #[inline(always)]

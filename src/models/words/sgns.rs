@@ -12,33 +12,16 @@ use std::sync::atomic::Ordering;
 use ndarray::Array2;
 
 use super::WordsError;
-use super::hogwild::{Lcg, Shared, SigmoidTable, axpy, dot, with_simd};
+use super::hogwild::{AliasTable, Lcg, Shared, SigmoidTable, axpy, dot, has_avx2_fma};
 use super::train::{self, Progress, TrainConfig};
 use super::vocab::Corpus;
-
-/// Slots in the negative-sampling table: 2^21 (8 MB) keeps it mostly in cache while a word
-/// seen five times in this corpus still gets its few slots.
-const NEG_TABLE: usize = 1 << 21;
 
 /// Words between progress updates and learning-rate steps.
 const CHUNK: u64 = 10_000;
 
-/// The negative-sampling table: word ids repeated in proportion to `count^0.75`.
-pub fn negative_table(counts: &[u64], size: usize) -> Vec<u32> {
-    let weights: Vec<f64> = counts.iter().map(|&c| (c as f64).powf(0.75)).collect();
-    let total: f64 = weights.iter().sum();
-    let mut table = Vec::with_capacity(size);
-    let mut cum = 0.0;
-    for (id, w) in weights.iter().enumerate() {
-        cum += w / total;
-        let upto = ((cum * size as f64).round() as usize).min(size);
-        while table.len() < upto {
-            table.push(id as u32);
-        }
-    }
-    let last = counts.len().saturating_sub(1) as u32;
-    table.resize(size, last);
-    table
+/// Negative samples are drawn in proportion to `count^0.75`.
+pub fn negative_sampler(counts: &[u64]) -> AliasTable {
+    AliasTable::new(&counts.iter().map(|&c| (c as f64).powf(0.75)).collect::<Vec<_>>())
 }
 
 /// One logistic-regression step for a (context, target) pair: `l1` is the context's input
@@ -65,7 +48,7 @@ pub(crate) fn train(
     let mut init = Lcg::new(cfg.seed);
     let mut w_in: Vec<f32> = (0..v * d).map(|_| (init.next_f32() - 0.5) / d as f32).collect();
     let mut w_out = vec![0f32; v * d];
-    let neg_table = negative_table(corpus.vocab.counts(), NEG_TABLE);
+    let neg_table = negative_sampler(corpus.vocab.counts());
     let keep = corpus.vocab.keep_probabilities(cfg.sample);
     let sig = SigmoidTable::default();
     let parts = split_sentences(&corpus.ends, cfg.threads);
@@ -78,7 +61,14 @@ pub(crate) fn train(
             .enumerate()
             .map(|(t, &(first, last))| {
                 let job = Job { corpus, cfg, w_in: &s_in, w_out: &s_out, neg: &neg_table, keep: &keep, sig: &sig, shared: &shared };
-                scope.spawn(move || with_simd(|| job.run(t, first, last)))
+                scope.spawn(move || {
+                    if has_avx2_fma() {
+                        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                        unsafe { job.run_avx2(t, first, last) }
+                    } else {
+                        job.run(t, first, last)
+                    }
+                })
             })
             .collect()
     });
@@ -109,13 +99,19 @@ struct Job<'a> {
     cfg: &'a TrainConfig,
     w_in: &'a Shared<'a>,
     w_out: &'a Shared<'a>,
-    neg: &'a [u32],
+    neg: &'a AliasTable,
     keep: &'a [f32],
     sig: &'a SigmoidTable,
     shared: &'a train::Shared,
 }
 
 impl Job<'_> {
+    /// [`run`](Self::run) compiled for AVX2 + FMA.
+    #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2,fma"))]
+    unsafe fn run_avx2(&self, thread: usize, first: usize, last: usize) {
+        self.run(thread, first, last)
+    }
+
     /// Trains on sentences `first..last` for every epoch. Allocates two buffers, once.
     #[inline(always)]
     fn run(&self, thread: usize, first: usize, last: usize) {
@@ -153,7 +149,7 @@ impl Job<'_> {
                         let l2 = self.w_out.row(word as usize, d);
                         let mut loss = step_pair(l1, l2, &mut grad, 1.0, lr, self.sig);
                         for _ in 0..cfg.negative {
-                            let target = self.neg[rng.below(self.neg.len() as u32) as usize];
+                            let target = self.neg.sample(&mut rng);
                             if target == word {
                                 continue;
                             }
@@ -223,14 +219,6 @@ mod tests {
                 assert!((grad[k] as f64 + lr as f64 * d_l1).abs() < 1e-3, "l1[{k}] label {label}");
             }
         }
-    }
-
-    /// Counts 3, 1 with size 8: weights 3^0.75 = 2.2795 and 1, shares 0.6951 and 0.3049,
-    /// so round(0.6951 * 8) = 6 slots for word 0 and 2 for word 1.
-    #[test]
-    fn negative_table_follows_three_quarter_power() {
-        let t = negative_table(&[3, 1], 8);
-        assert_eq!(t, [0, 0, 0, 0, 0, 0, 1, 1]);
     }
 
     #[test]
