@@ -193,7 +193,8 @@ pub fn synthesise(utts: &[Utterance], cache: &Path, threads: usize, progress: &(
         }
         Ok(out)
     };
-    let parts: Vec<Result<Vec<(usize, Vec<f32>)>, ModelError>> = std::thread::scope(|s| {
+    type Part = Result<Vec<(usize, Vec<f32>)>, ModelError>;
+    let parts: Vec<Part> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads.clamp(1, 64)).map(|_| s.spawn(work)).collect();
         hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a TTS thread panicked".into())))).collect()
     });

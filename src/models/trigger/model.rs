@@ -59,10 +59,13 @@ impl TriggerConfig {
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
-        let ok = |v: usize, lo: usize, hi: usize| (lo..=hi).contains(&v);
-        if !(ok(self.n_mels, 1, 512) && ok(self.filters, 1, 2048) && ok(self.kernel, 1, 64) && ok(self.stride, 1, 64) && ok(self.units, 1, 2048))
-            || !(0.0..1.0).contains(&self.dropout)
-        {
+        let out = |v: usize, lo: usize, hi: usize| !(lo..=hi).contains(&v);
+        let sizes_bad = out(self.n_mels, 1, 512)
+            || out(self.filters, 1, 2048)
+            || out(self.kernel, 1, 64)
+            || out(self.stride, 1, 64)
+            || out(self.units, 1, 2048);
+        if sizes_bad || !(0.0..1.0).contains(&self.dropout) {
             return Err(ModelError::Invalid(format!("trigger model sizes out of range: {self:?}")));
         }
         Ok(())

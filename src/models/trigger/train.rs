@@ -264,7 +264,7 @@ pub fn train_on(
     let mut replicas: Vec<TriggerNet<f32>> = (0..threads)
         .map(|t| {
             let mut r = net.clone();
-            r.reseed_dropout(cfg.seed ^ (t as u64 + 1) * 7919).map(|_| r)
+            r.reseed_dropout(cfg.seed ^ ((t as u64 + 1) * 7919)).map(|_| r)
         })
         .collect::<Result<_, _>>()?;
     let start = Instant::now();
