@@ -256,8 +256,8 @@ impl Panel for JazzPanel {
         });
         ui.horizontal(|ui| {
             ui.add(egui::Slider::new(&mut self.seconds, 5.0..=180.0).text("Seconds"));
-            ui.label("Seed");
-            ui.add(egui::DragValue::new(&mut self.seed));
+            let label = ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(label.id);
         });
         ui.horizontal(|ui| {
             if ui.button("Generate").clicked() {
@@ -275,11 +275,13 @@ impl Panel for JazzPanel {
             if ui.add_enabled(has_song, egui::Button::new("Save MIDI")).clicked() {
                 self.save_midi();
             }
-            ui.add(egui::TextEdit::singleline(&mut self.midi_path).desired_width(120.0));
+            let label = ui.label("MIDI file");
+            ui.add(egui::TextEdit::singleline(&mut self.midi_path).desired_width(120.0)).labelled_by(label.id);
             if ui.add_enabled(has_song && !busy, egui::Button::new("Save WAV")).clicked() {
                 self.save_wav();
             }
-            ui.add(egui::TextEdit::singleline(&mut self.wav_path).desired_width(120.0));
+            let label = ui.label("WAV file");
+            ui.add(egui::TextEdit::singleline(&mut self.wav_path).desired_width(120.0)).labelled_by(label.id);
         });
         match &self.status {
             Ok(s) => {
