@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use seqlab::gui::{App, DatesPanel, DinosPanel, Panel, TextPanel};
+use seqlab::gui::{App, DatesPanel, DinosPanel, JazzPanel, Panel, TextPanel};
 use seqlab::models::charlm::{CharLm, CharLmConfig};
 use seqlab::models::text;
 use seqlab::nn::CellKind;
@@ -185,4 +185,27 @@ fn trigger_panel_runs_a_file_and_reports_a_bad_one() {
     harness.run_steps(2);
     harness.get_by_label("Detect").click();
     assert!(step_until(&mut harness, Duration::from_secs(30), |h| h.query_by_label_contains("not-audio.wav").is_some()), "the bad file's error is shown");
+}
+
+/// Generate fills the piano roll's song; Save MIDI writes a file that parses back with the
+/// same melody; Save WAV renders on the worker and writes a WAV once it is done.
+#[test]
+fn jazz_panel_generates_and_saves_midi_and_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mid, wav) = (dir.path().join("j.mid"), dir.path().join("j.wav"));
+    let model = seqlab::models::jazz::model::JazzLstm::new(seqlab::models::jazz::model::JazzConfig { hidden: 8 }, 0).unwrap();
+    let mut harness = panel_harness(JazzPanel::new().with_model(model).with_paths(mid.clone(), wav.clone()));
+    harness.run_steps(2);
+    assert!(harness.state().song().is_none());
+    harness.get_by_label("Generate").click();
+    harness.run_steps(3);
+    let melody = harness.state().song().expect("a song after Generate").parts[0].notes.len();
+    assert!(melody > 0, "{:?}", harness.state().status());
+    harness.get_by_label("Save MIDI").click();
+    harness.run_steps(2);
+    let back = seqlab::music::midi::read(&mid).unwrap();
+    assert_eq!(back.part("melody").unwrap().notes.len(), melody);
+    harness.get_by_label("Save WAV").click();
+    assert!(step_until(&mut harness, Duration::from_secs(120), |h| !h.state().is_rendering() && wav.exists()), "{:?}", harness.state().status());
+    assert!(std::fs::metadata(&wav).unwrap().len() > 44);
 }

@@ -4,12 +4,14 @@
 
 mod dates;
 mod dinos;
+mod jazz;
 mod text;
 mod trigger;
 mod worker;
 
 pub use dates::DatesPanel;
 pub use dinos::DinosPanel;
+pub use jazz::JazzPanel;
 pub use text::TextPanel;
 pub use trigger::TriggerPanel;
 
@@ -34,7 +36,16 @@ impl Default for App {
 impl App {
     /// Only labs that work end to end are listed: an entry that does nothing teaches nothing.
     pub fn new() -> Self {
-        Self { panels: vec![Box::new(DinosPanel::new()), Box::new(TextPanel::new()), Box::new(DatesPanel::new()), Box::new(TriggerPanel::new())], selected: 0 }
+        Self {
+            panels: vec![
+                Box::new(DinosPanel::new()),
+                Box::new(TextPanel::new()),
+                Box::new(DatesPanel::new()),
+                Box::new(TriggerPanel::new()),
+                Box::new(JazzPanel::new()),
+            ],
+            selected: 0,
+        }
     }
 
     /// Draws the whole window into `ui`; separate from eframe so tests can drive it headless.
