@@ -2,6 +2,7 @@
 
 mod dates;
 mod dinos;
+mod emojify;
 mod progress;
 mod text;
 
@@ -26,6 +27,8 @@ pub enum Command {
         #[command(subcommand)]
         action: dates::Action,
     },
+    /// Emojify: a sentence to one of five emoji (V1: mean of word vectors; V2: two LSTMs).
+    Emojify(emojify::EmojifyArgs),
     /// Character-level text generation on any corpus (Shakespeare by default).
     Text {
         #[command(subcommand)]
@@ -39,5 +42,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Dinos { action } => dinos::run(action),
         Command::Text { action } => text::run(action),
         Command::Dates { action } => dates::run(action),
+        Command::Emojify(args) => emojify::run(args),
     }
 }

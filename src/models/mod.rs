@@ -5,8 +5,10 @@ pub mod charlm;
 pub mod data;
 pub mod dates;
 pub mod dinos;
+pub mod emojify;
 pub mod error;
 pub mod text;
 pub mod vocab;
+pub mod words;
 
 pub use error::ModelError;
