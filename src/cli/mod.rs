@@ -5,6 +5,7 @@ mod dinos;
 mod emojify;
 mod progress;
 mod text;
+mod words;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         action: text::Action,
     },
+    /// Word vectors: train (skip-gram or GloVe), neighbours, analogies, debiasing, benchmarks.
+    Words {
+        #[command(subcommand)]
+        action: words::Action,
+    },
 }
 
 /// Runs a subcommand; errors carry their context for the user.
@@ -43,5 +49,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Text { action } => text::run(action),
         Command::Dates { action } => dates::run(action),
         Command::Emojify(args) => emojify::run(args),
+        Command::Words { action } => words::run(action),
     }
 }

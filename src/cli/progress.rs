@@ -10,3 +10,13 @@ pub fn bar(total: u64) -> ProgressBar {
     bar.set_style(style);
     bar
 }
+
+/// A bar over `total` units of `unit` (say "words") showing their rate; the message carries
+/// whatever else the job reports (loss, effective rate).
+pub fn rate_bar(total: u64, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let template = format!("{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}}) {{msg}}");
+    let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

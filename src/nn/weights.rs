@@ -28,12 +28,17 @@ pub fn save_with<F: Scalar>(
     extra: Vec<(String, ArrayD<F>)>,
     metadata: HashMap<String, String>,
 ) -> Result<(), NnError> {
+    let mut arrays: Vec<(String, ArrayD<F>)> = Vec::new();
+    model.visit("", &mut |name, p| arrays.push((name.to_string(), p.value.to_owned().into_dyn())));
+    arrays.extend(extra);
+    save_arrays(path, &arrays, metadata)
+}
+
+/// Saves named arrays that belong to no [`Module`] (word vectors, tables) with `metadata`, atomically.
+pub fn save_arrays<F: Scalar>(path: &Path, arrays: &[(String, ArrayD<F>)], metadata: HashMap<String, String>) -> Result<(), NnError> {
     let to_bytes = |a: ndarray::ArrayViewD<F>| -> Vec<u8> { a.iter().flat_map(|v| (v.as_f64() as f32).to_le_bytes()).collect() };
-    let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    model.visit("", &mut |name, p| {
-        named.push((name.to_string(), p.value.shape().to_vec(), to_bytes(p.value.view())));
-    });
-    named.extend(extra.iter().map(|(n, a)| (n.clone(), a.shape().to_vec(), to_bytes(a.view()))));
+    let named: Vec<(String, Vec<usize>, Vec<u8>)> =
+        arrays.iter().map(|(n, a)| (n.clone(), a.shape().to_vec(), to_bytes(a.view()))).collect();
     let views = named
         .iter()
         .map(|(n, shape, bytes)| {
