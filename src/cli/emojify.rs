@@ -78,6 +78,9 @@ pub enum Action {
         dropout: f64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Scale word vectors to unit length before use [default: true for v1, false for v2]
+        #[arg(long)]
+        unit_vectors: Option<bool>,
         /// [default: assets/emojify_v1.safetensors or assets/emojify_v2.safetensors]
         #[arg(long)]
         out: Option<PathBuf>,
@@ -87,12 +90,13 @@ pub enum Action {
 pub fn run(args: EmojifyArgs) -> anyhow::Result<()> {
     match (args.action, args.sentence) {
         (Some(Action::Eval { file, using, json }), _) => eval(&file, &using, json),
-        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, seed, out }), _) => {
+        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, seed, unit_vectors, out }), _) => {
             let mut cfg = TrainConfig::default_for(model);
             cfg.epochs = epochs.unwrap_or(cfg.epochs);
             cfg.lr = lr.unwrap_or(cfg.lr);
             cfg.batch = batch;
             cfg.seed = seed;
+            cfg.unit_vectors = unit_vectors.unwrap_or(cfg.unit_vectors);
             if model == Version::V2 {
                 (cfg.net.hidden, cfg.net.dropout) = (hidden, dropout);
             }

@@ -279,6 +279,12 @@ impl<F: Scalar> Module<F> for Net<F> {
     }
 }
 
+/// The network's frozen table: the vectors as they are, or scaled to unit length so that
+/// frequent words (long vectors in skip-gram) do not dominate a sentence's mean.
+pub fn table(vectors: &WordVectors, unit: bool) -> Array2<f32> {
+    if unit { vectors.unit_matrix().to_owned() } else { vectors.matrix().to_owned() }
+}
+
 /// What the model says about one sentence.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
@@ -309,8 +315,8 @@ pub const META_VOCAB: &str = "vectors_vocab";
 pub const META_DIM: &str = "vectors_dim";
 
 /// Metadata carried from a loaded file (the rest is rebuilt from the network and vectors).
-const KEPT_META: [&str; 11] = [
-    KIND_KEY, META_FINGERPRINT, META_VOCAB, META_DIM, "hidden", "dropout",
+const KEPT_META: [&str; 12] = [
+    KIND_KEY, "unit_vectors", META_FINGERPRINT, META_VOCAB, META_DIM, "hidden", "dropout",
     "epochs", "seed", "lr", "train_sentences", "dev_accuracy",
 ];
 
@@ -352,7 +358,8 @@ impl Emojifier {
             Version::V1 => NetConfig::v1(),
             Version::V2 => NetConfig { version, hidden: w.meta_parse("hidden")?, dropout: w.meta_parse("dropout")? },
         };
-        let mut net = Net::new(cfg, vectors.matrix().to_owned(), 0)?;
+        let unit = w.meta("unit_vectors").is_ok_and(|v| v == "true");
+        let mut net = Net::new(cfg, table(vectors, unit), 0)?;
         w.load_into(&mut net)?;
         let mut meta = HashMap::new();
         for key in KEPT_META {
