@@ -28,7 +28,7 @@ pub struct Using {
     /// v1 (mean of word vectors -> softmax) or v2 (two LSTM layers)
     #[arg(long, default_value = "v1")]
     pub model: Version,
-    /// A weights file [default: the shipped model of --model]
+    /// A weights file (its own kind, v1 or v2, decides the network) [default: the shipped model of --model]
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Word vectors (seqlab .safetensors, GloVe or word2vec text) [default: the shipped ones]
