@@ -88,8 +88,8 @@ pub struct V2<F: Scalar> {
 
 /// Either network; the unit training and prediction work on.
 pub enum Net<F: Scalar> {
-    V1(V1<F>),
-    V2(V2<F>),
+    V1(Box<V1<F>>),
+    V2(Box<V2<F>>),
 }
 
 /// A batch of id sequences padded time-major, longest first so the LSTM's mask rows are
@@ -136,19 +136,19 @@ impl<F: Scalar> Net<F> {
         let d = table.ncols();
         let emb = Embedding::from_table(table).frozen();
         Ok(match cfg.version {
-            Version::V1 => Net::V1(V1 { emb, out: Dense::new(d, NUM_CLASSES, &mut rng) }),
+            Version::V1 => Net::V1(Box::new(V1 { emb, out: Dense::new(d, NUM_CLASSES, &mut rng) })),
             Version::V2 => {
                 if cfg.hidden == 0 {
                     return Err(NnError::Invalid("V2 needs at least one LSTM unit".into()));
                 }
-                Net::V2(V2 {
+                Net::V2(Box::new(V2 {
                     emb,
                     lstm1: Recurrent::new(Lstm::new(d, cfg.hidden, &mut rng)),
                     drop1: Dropout::new(cfg.dropout, seed.wrapping_add(1))?,
                     lstm2: Recurrent::new(Lstm::new(cfg.hidden, cfg.hidden, &mut rng)),
                     drop2: Dropout::new(cfg.dropout, seed.wrapping_add(2))?,
                     out: Dense::new(cfg.hidden, NUM_CLASSES, &mut rng),
-                })
+                }))
             }
         })
     }
