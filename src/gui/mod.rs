@@ -4,11 +4,13 @@
 
 mod dates;
 mod dinos;
+mod emojify;
 mod text;
 mod worker;
 
 pub use dates::DatesPanel;
 pub use dinos::DinosPanel;
+pub use emojify::EmojifyPanel;
 pub use text::TextPanel;
 
 /// One lab of the window.
@@ -32,7 +34,7 @@ impl Default for App {
 impl App {
     /// Only labs that work end to end are listed: an entry that does nothing teaches nothing.
     pub fn new() -> Self {
-        Self { panels: vec![Box::new(DinosPanel::new()), Box::new(TextPanel::new()), Box::new(DatesPanel::new())], selected: 0 }
+        Self { panels: vec![Box::new(DinosPanel::new()), Box::new(TextPanel::new()), Box::new(DatesPanel::new()), Box::new(EmojifyPanel::new())], selected: 0 }
     }
 
     /// Draws the whole window into `ui`; separate from eframe so tests can drive it headless.
