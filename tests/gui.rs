@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use seqlab::gui::{App, DatesPanel, DinosPanel, JazzPanel, Panel, TextPanel};
+use seqlab::gui::{App, DatesPanel, DinosPanel, EmojifyPanel, JazzPanel, Panel, TextPanel};
 use seqlab::models::charlm::{CharLm, CharLmConfig};
 use seqlab::models::text;
 use seqlab::nn::CellKind;
@@ -208,4 +208,32 @@ fn jazz_panel_generates_and_saves_midi_and_wav() {
     harness.get_by_label("Save WAV").click();
     assert!(step_until(&mut harness, Duration::from_secs(120), |h| !h.state().is_rendering() && wav.exists()), "{:?}", harness.state().status());
     assert!(std::fs::metadata(&wav).unwrap().len() > 44);
+}
+
+/// Both shipped Emojify models answer for the typed sentence with five probabilities,
+/// unknown words are marked, clicking an example updates the answer, and an empty
+/// sentence shows its error instead of an emoji.
+#[test]
+fn emojify_panel_shows_both_models_and_marks_unknown_words() {
+    let mut harness = panel_harness(EmojifyPanel::new().with_input("we had pasta qwzx for dinner"));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("cannot load").is_none(), "the shipped models must load");
+    let results = harness.state().results().to_vec();
+    assert_eq!(results.len(), 2);
+    for (v, r) in &results {
+        let p = r.as_ref().unwrap_or_else(|e| panic!("{v}: {e}"));
+        assert!((p.probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        assert_eq!(p.unknown, ["qwzx"]);
+    }
+    assert!(harness.query_by_label_contains("unknown words (skipped): qwzx").is_some());
+    assert!(harness.query_by_label("V1").is_some() && harness.query_by_label("V2").is_some());
+
+    harness.get_by_label("let's play ball tonight").click();
+    harness.run_steps(2);
+    assert!(harness.state().results().iter().all(|(_, r)| r.is_ok()));
+    assert!(harness.query_by_label_contains("qwzx").is_none(), "the panel follows the new sentence");
+
+    let mut harness = panel_harness(EmojifyPanel::new().with_input("  ?! "));
+    harness.run_steps(2);
+    assert_eq!(harness.query_all_by_label_contains("no words").count(), 2);
 }

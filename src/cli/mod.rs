@@ -2,6 +2,7 @@
 
 mod dates;
 mod dinos;
+mod emojify;
 mod jazz;
 mod listen;
 mod progress;
@@ -35,6 +36,8 @@ pub enum Command {
         #[command(subcommand)]
         action: jazz::Action,
     },
+    /// Emojify: a sentence to one of five emoji (V1: mean of word vectors; V2: two LSTMs).
+    Emojify(emojify::EmojifyArgs),
     /// Character-level text generation on any corpus (Shakespeare by default).
     Text {
         #[command(subcommand)]
@@ -59,6 +62,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Text { action } => text::run(action),
         Command::Dates { action } => dates::run(action),
         Command::Jazz { action } => jazz::run(action),
+        Command::Emojify(args) => emojify::run(args),
         Command::Words { action } => words::run(action),
         Command::Trigger { action } => trigger::run(action),
     }

@@ -4,6 +4,7 @@
 
 mod dates;
 mod dinos;
+mod emojify;
 mod jazz;
 mod text;
 mod trigger;
@@ -11,6 +12,7 @@ mod worker;
 
 pub use dates::DatesPanel;
 pub use dinos::DinosPanel;
+pub use emojify::EmojifyPanel;
 pub use jazz::JazzPanel;
 pub use text::TextPanel;
 pub use trigger::TriggerPanel;
@@ -43,6 +45,7 @@ impl App {
                 Box::new(DatesPanel::new()),
                 Box::new(TriggerPanel::new()),
                 Box::new(JazzPanel::new()),
+                Box::new(EmojifyPanel::new()),
             ],
             selected: 0,
         }

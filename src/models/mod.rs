@@ -5,6 +5,7 @@ pub mod charlm;
 pub mod data;
 pub mod dates;
 pub mod dinos;
+pub mod emojify;
 pub mod error;
 pub mod jazz;
 pub mod text;

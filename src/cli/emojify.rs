@@ -1,0 +1,232 @@
+//! `seqlab emojify "<sentence>"`, `seqlab emojify eval FILE`, `seqlab emojify train`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+
+use crate::models::emojify::model::Version;
+use crate::models::emojify::train::{self as etrain, Eval, TrainConfig};
+use crate::models::emojify::{self, LABELS, NUM_CLASSES, data};
+use crate::models::words::{WordVectors, load_vectors};
+
+/// A sentence to classify, or a subcommand (never both).
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EmojifyArgs {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// The sentence to turn into an emoji
+    pub sentence: Option<String>,
+    #[command(flatten)]
+    pub using: Using,
+}
+
+/// Which model and which vectors.
+#[derive(Args, Clone)]
+pub struct Using {
+    /// v1 (mean of word vectors -> softmax) or v2 (two LSTM layers)
+    #[arg(long, default_value = "v1")]
+    pub model: Version,
+    /// A weights file (its own kind, v1 or v2, decides the network) [default: the shipped model of --model]
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Word vectors (seqlab .safetensors, GloVe or word2vec text) [default: the shipped ones]
+    #[arg(long)]
+    pub vectors: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum Action {
+    /// Accuracy and confusion matrix on a TSV with header `sentence<TAB>label`, or the course's headerless CSV.
+    Eval {
+        file: PathBuf,
+        #[command(flatten)]
+        using: Using,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a model (defaults reproduce the shipped one of --model).
+    Train {
+        /// v1 or v2
+        #[arg(long, default_value = "v1")]
+        model: Version,
+        /// The course's training sentences
+        #[arg(long, default_value = "../shared/data/emojify/train_emoji.csv")]
+        data: PathBuf,
+        /// Training sentences written for seqlab ("none" to leave them out)
+        #[arg(long, default_value = "assets/emojify/extra_train.tsv")]
+        extra: PathBuf,
+        /// Scored after each epoch for the report only ("none" to skip)
+        #[arg(long, default_value = "../shared/data/emojify/tesss.csv")]
+        dev: PathBuf,
+        #[arg(long)]
+        vectors: Option<PathBuf>,
+        /// [default: 300 for v1, 60 for v2]
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// [default: 0.01 for v1, 0.002 for v2]
+        #[arg(long)]
+        lr: Option<f64>,
+        /// LSTM units (v2)
+        #[arg(long, default_value_t = 128)]
+        hidden: usize,
+        /// Dropout rate after each LSTM layer (v2)
+        #[arg(long, default_value_t = 0.5)]
+        dropout: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Scale word vectors to unit length before use [default: true for v1, false for v2]
+        #[arg(long)]
+        unit_vectors: Option<bool>,
+        /// [default: assets/emojify_v1.safetensors or assets/emojify_v2.safetensors]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: EmojifyArgs) -> anyhow::Result<()> {
+    match (args.action, args.sentence) {
+        (Some(Action::Eval { file, using, json }), _) => eval(&file, &using, json),
+        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, seed, unit_vectors, out }), _) => {
+            let mut cfg = TrainConfig::default_for(model);
+            cfg.epochs = epochs.unwrap_or(cfg.epochs);
+            cfg.lr = lr.unwrap_or(cfg.lr);
+            cfg.batch = batch;
+            cfg.seed = seed;
+            cfg.unit_vectors = unit_vectors.unwrap_or(cfg.unit_vectors);
+            if model == Version::V2 {
+                (cfg.net.hidden, cfg.net.dropout) = (hidden, dropout);
+            }
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("assets/emojify_{model}.safetensors")));
+            train(&cfg, &data, &extra, &dev, vectors.as_deref(), &out)
+        }
+        (None, Some(sentence)) => predict(&sentence, &args.using),
+        (None, None) => bail!("give a sentence (seqlab emojify \"I love you\") or a subcommand (eval, train); see --help"),
+    }
+}
+
+fn vectors(path: Option<&Path>) -> anyhow::Result<WordVectors> {
+    load_vectors(path).with_context(|| match path {
+        Some(p) => format!("loading word vectors {}", p.display()),
+        None => "loading the shipped word vectors".into(),
+    })
+}
+
+fn predict(sentence: &str, using: &Using) -> anyhow::Result<()> {
+    let v = vectors(using.vectors.as_deref())?;
+    let model = emojify::load_model(using.model, using.weights.as_deref(), &v)?;
+    let p = model.predict(&v, sentence)?;
+    println!("{}  {}", p.emoji(), LABELS[p.label].alias);
+    for (l, prob) in LABELS.iter().zip(p.probs) {
+        println!("  {} {:<16} {:6.2}%  {}", l.emoji, l.alias, 100.0 * prob, "#".repeat((prob * 40.0).round() as usize));
+    }
+    if !p.unknown.is_empty() {
+        println!("unknown words (skipped): {}", p.unknown.join(", "));
+    }
+    Ok(())
+}
+
+fn read_examples(path: &Path) -> anyhow::Result<Vec<data::Example>> {
+    Ok(data::read(path)?)
+}
+
+fn eval(file: &Path, using: &Using, json: bool) -> anyhow::Result<()> {
+    let examples = read_examples(file)?;
+    let v = vectors(using.vectors.as_deref())?;
+    let model = emojify::load_model(using.model, using.weights.as_deref(), &v)?;
+    let e = etrain::evaluate(&model, &v, &examples)?;
+    print_eval(&e, using.model);
+    if json {
+        let line = serde_json::json!({
+            "accuracy": e.accuracy,
+            "n": e.n,
+            "correct": e.correct,
+            "unreadable": e.unreadable.len(),
+            "model": using.model.to_string(),
+            "confusion": e.confusion,
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn print_eval(e: &Eval, version: Version) {
+    for (s, want, got) in e.mistakes.iter().take(20) {
+        println!("  {s:?}: expected {}, got {}", LABELS[*want].emoji, LABELS[*got].emoji);
+    }
+    for (s, why) in e.unreadable.iter().take(10) {
+        println!("  {s:?}: not classified ({why})");
+    }
+    if !e.unknown.is_empty() {
+        let list: Vec<String> = e.unknown.iter().take(20).map(|(w, n)| if *n > 1 { format!("{w} ({n})") } else { w.clone() }).collect();
+        println!("unknown words: {}{}", list.join(", "), if e.unknown.len() > 20 { ", ..." } else { "" });
+    }
+    println!("confusion matrix (rows: true, columns: predicted):");
+    print!("      ");
+    for l in &LABELS {
+        print!("{:>5}", l.emoji);
+    }
+    println!();
+    for (t, row) in e.confusion.iter().enumerate() {
+        print!("  {:<4}", LABELS[t].emoji);
+        for c in row.iter().take(NUM_CLASSES) {
+            print!("{c:>5}");
+        }
+        println!();
+    }
+    println!("{version}: {} sentences, accuracy {:.2}% ({} right, {} unreadable)", e.n, 100.0 * e.accuracy, e.correct, e.unreadable.len());
+}
+
+fn optional(path: &Path) -> Option<&Path> {
+    (path.as_os_str() != "none").then_some(path)
+}
+
+fn train(cfg: &TrainConfig, data_path: &Path, extra: &Path, dev: &Path, vectors_path: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    let mut examples = read_examples(data_path).context("the course's training sentences (--data)")?;
+    let course = examples.len();
+    if let Some(p) = optional(extra) {
+        examples.extend(read_examples(p).context("the extra training sentences (--extra)")?);
+    }
+    let dev = match optional(dev) {
+        Some(p) => Some(read_examples(p).context("the development set (--dev)")?),
+        None => None,
+    };
+    let v = vectors(vectors_path)?;
+    println!(
+        "training {} on {} sentences ({course} from {}, {} more), {} epochs, batch {}, lr {}, seed {}",
+        cfg.net.version,
+        examples.len(),
+        data_path.display(),
+        examples.len() - course,
+        cfg.epochs,
+        cfg.batch,
+        cfg.lr,
+        cfg.seed
+    );
+    let bar = super::progress::bar(cfg.epochs as u64);
+    let (mut model, prepared) = etrain::train(cfg, &v, &examples, dev.as_deref(), |r| {
+        bar.set_position(r.epoch as u64);
+        let dev = r.dev_accuracy.map(|a| format!(", dev {:.1}%", 100.0 * a)).unwrap_or_default();
+        bar.set_message(format!("loss {:.4}, train {:.1}%{dev}", r.loss, 100.0 * r.train_accuracy));
+        true
+    })?;
+    bar.finish_and_clear();
+    for (s, why) in &prepared.skipped {
+        eprintln!("skipped {s:?}: {why}");
+    }
+    if !prepared.unknown.is_empty() {
+        let mut u: Vec<&String> = prepared.unknown.keys().collect();
+        u.sort();
+        eprintln!("{} training words are not in the vectors: {}", u.len(), u.iter().take(40).map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    }
+    if let Some(dev) = &dev {
+        let e = etrain::evaluate(&model, &v, dev)?;
+        println!("development set: accuracy {:.2}% of {}", 100.0 * e.accuracy, e.n);
+    }
+    model.save(out)?;
+    println!("saved {}", out.display());
+    Ok(())
+}

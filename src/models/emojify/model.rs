@@ -1,0 +1,511 @@
+//! The two Emojify networks and the [`Emojifier`] that wraps them for prediction.
+
+use std::collections::HashMap;
+
+use ndarray::{Array2, Array3, ArrayView2, Axis};
+
+use super::{EmojifyError, LABELS, NUM_CLASSES, encode, fingerprint};
+use crate::models::words::WordVectors;
+use crate::nn::activation::softmax_rows;
+use crate::nn::cell::{Cell, State};
+use crate::nn::loss::softmax_cross_entropy;
+use crate::nn::param::join;
+use crate::nn::recurrent::SeqInput;
+use crate::nn::weights::{KIND_KEY, Weights};
+use crate::nn::{Dense, Dropout, Embedding, Lstm, Module, NnError, ParamMut, Recurrent, Scalar, seeded_rng};
+
+/// Which network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Version::V1 => "emojify-v1",
+            Version::V2 => "emojify-v2",
+        }
+    }
+}
+
+impl std::str::FromStr for Version {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "v1" | "1" => Ok(Version::V1),
+            "v2" | "2" => Ok(Version::V2),
+            _ => Err(format!("unknown model {s:?}: expected v1 or v2")),
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if *self == Version::V1 { "v1" } else { "v2" })
+    }
+}
+
+/// Sizes of a network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetConfig {
+    pub version: Version,
+    /// LSTM units per layer (V2 only).
+    pub hidden: usize,
+    /// Dropout rate after each LSTM layer (V2 only).
+    pub dropout: f64,
+}
+
+impl NetConfig {
+    pub fn v1() -> Self {
+        Self { version: Version::V1, hidden: 0, dropout: 0.0 }
+    }
+    pub fn v2() -> Self {
+        Self { version: Version::V2, hidden: 128, dropout: 0.5 }
+    }
+}
+
+/// Mean of the sentence's word vectors -> softmax. ids -> mean x: [B, D] -> logits: [B, 5];
+/// out: W [D, 5], b [5]. The embedding is the frozen vectors table [V, D], not saved.
+pub struct V1<F: Scalar> {
+    pub emb: Embedding<F>,
+    pub out: Dense<F>,
+}
+
+/// The course's Keras model. ids [T, B] -> embedding (frozen) x: [T, B, D]
+/// -> LSTM(H) h1: [T, B, H] -> dropout -> LSTM(H), last real step: [B, H] -> dropout
+/// -> Dense logits: [B, 5]. Padding is masked: the packed mask makes each row's final
+/// state the state after its last real word.
+pub struct V2<F: Scalar> {
+    pub emb: Embedding<F>,
+    pub lstm1: Recurrent<Lstm<F>>,
+    pub drop1: Dropout,
+    pub lstm2: Recurrent<Lstm<F>>,
+    pub drop2: Dropout,
+    pub out: Dense<F>,
+}
+
+/// Either network; the unit training and prediction work on.
+pub enum Net<F: Scalar> {
+    V1(Box<V1<F>>),
+    V2(Box<V2<F>>),
+}
+
+/// A batch of id sequences padded time-major, longest first so the LSTM's mask rows are
+/// prefixes (its packed path). `order[k]` is the input index of batch column k.
+struct Packed<F> {
+    order: Vec<usize>,
+    ids: Vec<usize>,
+    mask: Array2<F>,
+    t_len: usize,
+}
+
+fn pack<F: Scalar>(seqs: &[&[usize]]) -> Result<Packed<F>, NnError> {
+    if seqs.iter().any(|s| s.is_empty()) {
+        return Err(NnError::Invalid("an empty sentence reached the network".into()));
+    }
+    let mut order: Vec<usize> = (0..seqs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len()));
+    let t_len = order.first().map_or(0, |&i| seqs[i].len());
+    let b = seqs.len();
+    let mut ids = vec![0usize; t_len * b];
+    let mut mask = Array2::zeros((t_len, b));
+    for (k, &i) in order.iter().enumerate() {
+        for (t, &id) in seqs[i].iter().enumerate() {
+            ids[t * b + k] = id;
+            mask[(t, k)] = F::one();
+        }
+    }
+    Ok(Packed { order, ids, mask, t_len })
+}
+
+/// Rows of `x` (in packed order) put back in input order.
+fn unpack<F: Scalar>(x: Array2<F>, order: &[usize]) -> Array2<F> {
+    let mut out = Array2::zeros(x.raw_dim());
+    for (k, &i) in order.iter().enumerate() {
+        out.row_mut(i).assign(&x.row(k));
+    }
+    out
+}
+
+impl<F: Scalar> Net<F> {
+    /// A fresh network over the frozen `table` [V, D].
+    pub fn new(cfg: NetConfig, table: Array2<F>, seed: u64) -> Result<Self, NnError> {
+        let mut rng = seeded_rng(seed);
+        let d = table.ncols();
+        let emb = Embedding::from_table(table).frozen();
+        Ok(match cfg.version {
+            Version::V1 => Net::V1(Box::new(V1 { emb, out: Dense::new(d, NUM_CLASSES, &mut rng) })),
+            Version::V2 => {
+                if cfg.hidden == 0 {
+                    return Err(NnError::Invalid("V2 needs at least one LSTM unit".into()));
+                }
+                Net::V2(Box::new(V2 {
+                    emb,
+                    lstm1: Recurrent::new(Lstm::new(d, cfg.hidden, &mut rng)),
+                    drop1: Dropout::new(cfg.dropout, seed.wrapping_add(1))?,
+                    lstm2: Recurrent::new(Lstm::new(cfg.hidden, cfg.hidden, &mut rng)),
+                    drop2: Dropout::new(cfg.dropout, seed.wrapping_add(2))?,
+                    out: Dense::new(cfg.hidden, NUM_CLASSES, &mut rng),
+                }))
+            }
+        })
+    }
+
+    pub fn version(&self) -> Version {
+        match self {
+            Net::V1(_) => Version::V1,
+            Net::V2(_) => Version::V2,
+        }
+    }
+
+    pub fn config(&self) -> NetConfig {
+        match self {
+            Net::V1(_) => NetConfig::v1(),
+            Net::V2(n) => NetConfig { version: Version::V2, hidden: n.out.input_size(), dropout: n.drop1.rate() },
+        }
+    }
+
+    /// Class probabilities [B, 5] for id sequences (inference: dropout off).
+    pub fn probs(&self, seqs: &[&[usize]]) -> Result<Array2<F>, NnError> {
+        Ok(softmax_rows(self.logits(seqs, None)?.view()))
+    }
+
+    fn logits(&self, seqs: &[&[usize]], _: Option<()>) -> Result<Array2<F>, NnError> {
+        match self {
+            Net::V1(n) => Ok(n.out.apply(mean_rows(&n.emb, seqs)?.view())),
+            Net::V2(n) => {
+                let p = pack::<F>(seqs)?;
+                let x = embed(&n.emb, &p, seqs.len())?;
+                let zero = |l: &Recurrent<Lstm<F>>| l.cell.zero_state(seqs.len());
+                let (h1, _, _) = n.lstm1.forward(SeqInput::Dense(x.view()), &zero(&n.lstm1), Some(p.mask.view()))?;
+                let (_, last, _) = n.lstm2.forward(SeqInput::Dense(h1.view()), &zero(&n.lstm2), Some(p.mask.view()))?;
+                Ok(unpack(n.out.apply(last.h.view()), &p.order))
+            }
+        }
+    }
+
+    /// One training pass over a batch: mean cross-entropy, gradients *added* into the
+    /// parameters (dropout on). Returns the mean loss and how many rows were right.
+    pub fn train_batch(&mut self, seqs: &[&[usize]], targets: &[usize]) -> Result<(F, usize), NnError> {
+        if seqs.len() != targets.len() || seqs.is_empty() {
+            return Err(NnError::Invalid(format!("{} sentences for {} labels", seqs.len(), targets.len())));
+        }
+        let b = F::of(seqs.len() as f64);
+        let (loss, correct) = match self {
+            Net::V1(n) => {
+                let x = mean_rows(&n.emb, seqs)?;
+                let (logits, cache) = n.out.forward(x.view());
+                let lg = softmax_cross_entropy(logits.view(), targets, None)?;
+                n.out.backward(&cache, (lg.dlogits / b).view());
+                (lg.loss / b, count_right(logits.view(), targets))
+            }
+            Net::V2(n) => {
+                let p = pack::<F>(seqs)?;
+                let bsz = seqs.len();
+                let tgt: Vec<usize> = p.order.iter().map(|&i| targets[i]).collect();
+                let x = embed(&n.emb, &p, bsz)?;
+                let mask = Some(p.mask.view());
+                let (h1, _, c1) = n.lstm1.forward(SeqInput::Dense(x.view()), &n.lstm1.cell.zero_state(bsz), mask)?;
+                let (d1, dc1) = n.drop1.forward_train(h1.view());
+                let (_, last, c2) = n.lstm2.forward(SeqInput::Dense(d1.view()), &n.lstm2.cell.zero_state(bsz), mask)?;
+                let (d2, dc2) = n.drop2.forward_train(last.h.view());
+                let (logits, oc) = n.out.forward(d2.view());
+                let lg = softmax_cross_entropy(logits.view(), &tgt, None)?;
+                let dd2 = n.out.backward(&oc, (lg.dlogits / b).view());
+                let dlast = n.drop2.backward(&dc2, dd2.view())?;
+                let hidden = dlast.ncols();
+                let d_state = State { h: dlast, c: Some(Array2::zeros((bsz, hidden))) };
+                let no_step_grads = Array3::zeros((p.t_len, bsz, hidden));
+                let (dd1, _) = n.lstm2.backward(&c2, no_step_grads.view(), Some(&d_state));
+                let dd1 = dd1.ok_or_else(|| NnError::Invalid("LSTM 2 returned no input gradient".into()))?;
+                let dh1 = n.drop1.backward(&dc1, dd1.view())?;
+                // the embedding is frozen: the gradient on x is not needed
+                n.lstm1.backward(&c1, dh1.view(), None);
+                (lg.loss / b, count_right(logits.view(), &tgt))
+            }
+        };
+        Ok((loss, correct))
+    }
+}
+
+fn count_right<F: Scalar>(logits: ArrayView2<F>, targets: &[usize]) -> usize {
+    logits.rows().into_iter().zip(targets).filter(|(r, t)| argmax(r.iter().copied()) == **t).count()
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax<F: PartialOrd>(v: impl IntoIterator<Item = F>) -> usize {
+    let mut best: Option<(usize, F)> = None;
+    for (i, x) in v.into_iter().enumerate() {
+        if best.as_ref().is_none_or(|(_, b)| x > *b) {
+            best = Some((i, x));
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
+
+/// The mean vector of each sequence: [B, D].
+fn mean_rows<F: Scalar>(emb: &Embedding<F>, seqs: &[&[usize]]) -> Result<Array2<F>, NnError> {
+    let mut x = Array2::zeros((seqs.len(), emb.dim()));
+    for (mut row, s) in x.rows_mut().into_iter().zip(seqs) {
+        if s.is_empty() {
+            return Err(NnError::Invalid("an empty sentence reached the network".into()));
+        }
+        let vecs = emb.forward(s)?;
+        row.assign(&vecs.sum_axis(Axis(0)));
+        row.mapv_inplace(|v| v / F::of(s.len() as f64));
+    }
+    Ok(x)
+}
+
+/// The packed ids as vectors: [T, B, D].
+fn embed<F: Scalar>(emb: &Embedding<F>, p: &Packed<F>, b: usize) -> Result<Array3<F>, NnError> {
+    let flat = emb.forward(&p.ids)?;
+    flat.into_shape_with_order((p.t_len, b, emb.dim())).map_err(|e| NnError::Invalid(e.to_string()))
+}
+
+/// Only the trained layers: the embedding is the user's vectors, checked by fingerprint.
+impl<F: Scalar> Module<F> for Net<F> {
+    fn visit(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ParamMut<'_, F>)) {
+        match self {
+            Net::V1(n) => n.out.visit(&join(prefix, "out"), f),
+            Net::V2(n) => {
+                n.lstm1.visit(&join(prefix, "lstm1"), f);
+                n.lstm2.visit(&join(prefix, "lstm2"), f);
+                n.out.visit(&join(prefix, "out"), f);
+            }
+        }
+    }
+}
+
+/// The network's frozen table: the vectors as they are, or scaled to unit length so that
+/// frequent words (long vectors in skip-gram) do not dominate a sentence's mean.
+pub fn table(vectors: &WordVectors, unit: bool) -> Array2<f32> {
+    if unit { vectors.unit_matrix().to_owned() } else { vectors.matrix().to_owned() }
+}
+
+/// What the model says about one sentence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// The most probable class.
+    pub label: usize,
+    /// Probabilities of the five classes, in label order.
+    pub probs: [f32; NUM_CLASSES],
+    /// Words skipped because the vectors do not know them, in sentence order.
+    pub unknown: Vec<String>,
+}
+
+impl Prediction {
+    pub fn emoji(&self) -> &'static str {
+        LABELS[self.label].emoji
+    }
+}
+
+/// A trained network with its file's metadata, ready to classify sentences.
+pub struct Emojifier {
+    pub net: Net<f32>,
+    pub meta: HashMap<String, String>,
+    vocab: usize,
+}
+
+/// Metadata keys tying a model to its vectors.
+pub const META_FINGERPRINT: &str = "vectors_fingerprint";
+pub const META_VOCAB: &str = "vectors_vocab";
+pub const META_DIM: &str = "vectors_dim";
+
+/// Metadata carried from a loaded file (the rest is rebuilt from the network and vectors).
+const KEPT_META: [&str; 12] = [
+    KIND_KEY, "unit_vectors", META_FINGERPRINT, META_VOCAB, META_DIM, "hidden", "dropout",
+    "epochs", "seed", "lr", "train_sentences", "dev_accuracy",
+];
+
+impl Emojifier {
+    /// Wraps a network trained on `vectors`, recording their fingerprint.
+    pub fn new(net: Net<f32>, vectors: &WordVectors, mut meta: HashMap<String, String>) -> Self {
+        meta.insert(KIND_KEY.into(), net.version().kind().into());
+        meta.insert(META_FINGERPRINT.into(), fingerprint(vectors));
+        meta.insert(META_VOCAB.into(), vectors.len().to_string());
+        meta.insert(META_DIM.into(), vectors.dim().to_string());
+        let cfg = net.config();
+        meta.insert("hidden".into(), cfg.hidden.to_string());
+        meta.insert("dropout".into(), cfg.dropout.to_string());
+        Self { net, meta, vocab: vectors.len() }
+    }
+
+    pub fn version(&self) -> Version {
+        self.net.version()
+    }
+
+    /// Loads a model file, refusing vectors other than those it was trained on.
+    pub fn from_weights(w: &Weights, vectors: &WordVectors) -> Result<Self, EmojifyError> {
+        let kind = w.meta(KIND_KEY)?;
+        let version = match kind {
+            "emojify-v1" => Version::V1,
+            "emojify-v2" => Version::V2,
+            _ => return Err(NnError::WrongKind { path: w.path().into(), expected: "emojify-v1 or emojify-v2".into(), found: kind.into() }.into()),
+        };
+        let mismatch = |reason: String| EmojifyError::VectorsMismatch { path: w.path().into(), reason };
+        let (vocab, dim): (usize, usize) = (w.meta_parse(META_VOCAB)?, w.meta_parse(META_DIM)?);
+        if vocab != vectors.len() || dim != vectors.dim() {
+            return Err(mismatch(format!("{vocab} words of {dim} dimensions, these have {} of {}", vectors.len(), vectors.dim())));
+        }
+        let fp = fingerprint(vectors);
+        if w.meta(META_FINGERPRINT)? != fp {
+            return Err(mismatch(format!("fingerprint {} differs from these vectors' {fp}", w.meta(META_FINGERPRINT)?)));
+        }
+        let cfg = match version {
+            Version::V1 => NetConfig::v1(),
+            Version::V2 => NetConfig { version, hidden: w.meta_parse("hidden")?, dropout: w.meta_parse("dropout")? },
+        };
+        let unit = w.meta("unit_vectors").is_ok_and(|v| v == "true");
+        let mut net = Net::new(cfg, table(vectors, unit), 0)?;
+        w.load_into(&mut net)?;
+        let mut meta = HashMap::new();
+        for key in KEPT_META {
+            if let Ok(v) = w.meta(key) {
+                meta.insert(key.to_string(), v.to_string());
+            }
+        }
+        Ok(Self { net, meta, vocab: vectors.len() })
+    }
+
+    /// Saves the trained layers and the metadata (atomically).
+    pub fn save(&mut self, path: &std::path::Path) -> Result<(), EmojifyError> {
+        crate::nn::weights::save(path, &mut self.net, self.meta.clone())?;
+        Ok(())
+    }
+
+    /// Classifies one sentence; see the module documentation for awkward input.
+    pub fn predict(&self, vectors: &WordVectors, sentence: &str) -> Result<Prediction, EmojifyError> {
+        if vectors.len() != self.vocab {
+            return Err(EmojifyError::Invalid(format!("this model reads {} words of vectors, not {}", self.vocab, vectors.len())));
+        }
+        let enc = encode(vectors, sentence)?;
+        let p = self.net.probs(&[&enc.ids])?;
+        let mut probs = [0.0f32; NUM_CLASSES];
+        probs.iter_mut().zip(p.row(0)).for_each(|(d, &s)| *d = s);
+        Ok(Prediction { label: argmax(probs), probs, unknown: enc.unknown })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::emojify::tests::tiny;
+    use crate::nn::gradcheck::check_params;
+    use ndarray::array;
+
+    fn table64() -> Array2<f64> {
+        tiny().matrix().mapv(|v| v as f64)
+    }
+
+    /// V1 by hand: "love food" averages (1, 0) and (0.7, 0.7) to (0.85, 0.35). With
+    /// W = [[1, 0, 0, 0, 0], [0, 2, 0, 0, 0]] and b = 0 the logits are (0.85, 0.7, 0, 0, 0).
+    #[test]
+    fn v1_golden_logits() {
+        let mut net = Net::<f64>::new(NetConfig::v1(), table64(), 0).unwrap();
+        if let Net::V1(n) = &mut net {
+            n.out = Dense::from_weights(array![[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0, 0.0]], Array1::zeros(5));
+        }
+        let l = net.logits(&[&[0, 4]], None).unwrap();
+        for (a, b) in l.row(0).iter().zip([0.85, 0.7, 0.0, 0.0, 0.0]) {
+            assert!((a - b).abs() < 1e-6, "{l}"); // the table was f32
+        }
+    }
+    use ndarray::Array1;
+
+    /// Batches of uneven lengths, so the mask and the packing both matter.
+    fn batch() -> (Vec<Vec<usize>>, Vec<usize>) {
+        (vec![vec![0, 5], vec![3, 1, 2, 4], vec![4], vec![2, 2, 0]], vec![0, 3, 4, 2])
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let (seqs, tg) = batch();
+        let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
+        for cfg in [NetConfig::v1(), NetConfig { version: Version::V2, hidden: 3, dropout: 0.0 }] {
+            let mut net = Net::<f64>::new(cfg, table64(), 7).unwrap();
+            let report = check_params(&mut net, |n| {
+                n.zero_grad();
+                n.train_batch(&refs, &tg).unwrap().0
+            });
+            assert!(report.max_rel_error < 1e-6, "{cfg:?}: {report:?}");
+            assert!(report.checked > 0);
+        }
+    }
+
+    /// With dropout on, the gradient is still exact for the mask that was drawn: rerunning
+    /// with a dropout whose generator restarts from the same seed draws the same mask.
+    #[test]
+    fn v2_dropout_gradient() {
+        let (seqs, tg) = batch();
+        let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
+        let mut net = Net::<f64>::new(NetConfig { version: Version::V2, hidden: 3, dropout: 0.3 }, table64(), 3).unwrap();
+        let report = check_params(&mut net, |n| {
+            if let Net::V2(v) = n {
+                v.drop1 = Dropout::new(0.3, 11).unwrap();
+                v.drop2 = Dropout::new(0.3, 12).unwrap();
+            }
+            n.zero_grad();
+            n.train_batch(&refs, &tg).unwrap().0
+        });
+        assert!(report.max_rel_error < 1e-6, "{report:?}");
+    }
+
+    /// Padding changes nothing: a sentence's probabilities alone equal its row in a batch
+    /// with longer and shorter sentences, in any order.
+    #[test]
+    fn v2_batch_equals_single() {
+        let net = Net::<f64>::new(NetConfig { version: Version::V2, hidden: 4, dropout: 0.5 }, table64(), 1).unwrap();
+        let (seqs, _) = batch();
+        let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
+        let all = net.probs(&refs).unwrap();
+        for (i, s) in refs.iter().enumerate() {
+            let one = net.probs(&[s]).unwrap();
+            for (a, b) in one.row(0).iter().zip(all.row(i)) {
+                assert!((a - b).abs() < 1e-12);
+            }
+            assert!((one.sum() - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn learns_a_toy_task_and_round_trips() {
+        let v = tiny();
+        for cfg in [NetConfig::v1(), NetConfig { version: Version::V2, hidden: 8, dropout: 0.0 }] {
+            let mut net = Net::<f32>::new(cfg, v.matrix().to_owned(), 0).unwrap();
+            let seqs: Vec<Vec<usize>> = vec![vec![0], vec![1], vec![2], vec![3], vec![4], vec![5, 0], vec![5, 3]];
+            let tg = vec![0, 1, 2, 3, 4, 0, 3];
+            let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
+            let mut adam = crate::nn::optim::Adam::new(0.05);
+            for _ in 0..300 {
+                net.zero_grad();
+                net.train_batch(&refs, &tg).unwrap();
+                crate::nn::optim::Optimizer::step(&mut adam, &mut net);
+            }
+            let p = net.probs(&refs).unwrap();
+            for (row, &t) in p.rows().into_iter().zip(&tg) {
+                assert_eq!(argmax(row.iter().copied()), t, "{cfg:?}: {p}");
+            }
+            let mut m = Emojifier::new(net, &v, HashMap::new());
+            let dir = std::env::temp_dir().join(format!("seqlab-emojify-model-{}-{:?}", std::process::id(), cfg.version));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("m.safetensors");
+            m.save(&path).unwrap();
+            let back = Emojifier::from_weights(&Weights::read(&path).unwrap(), &v).unwrap();
+            let a = m.predict(&v, "I love xyzzy").unwrap();
+            let b = back.predict(&v, "I love xyzzy").unwrap();
+            assert_eq!(a, b);
+            assert_eq!(a.label, 0);
+            assert_eq!(a.unknown, ["xyzzy"]);
+            assert_eq!(back.version(), cfg.version);
+            // other vectors: a clear error, not nonsense
+            let mut other = tiny();
+            other.set("ball", array![0.0, 0.5].view()).unwrap();
+            let err = Emojifier::from_weights(&Weights::read(&path).unwrap(), &other).err().unwrap();
+            assert!(matches!(err, EmojifyError::VectorsMismatch { .. }), "{err}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}

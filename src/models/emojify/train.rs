@@ -1,0 +1,265 @@
+//! Training with Adam on seeded shuffled mini-batches, and evaluation (accuracy, confusion).
+//!
+//! A full V2 run takes about a minute, so there is no checkpoint: an interrupted run is
+//! simply started again, and with the same seed it gives the same model.
+
+use std::collections::HashMap;
+
+use rand::seq::SliceRandom;
+
+use super::data::Example;
+use super::model::{Emojifier, Net, NetConfig, Version, argmax, table};
+use super::{EmojifyError, NUM_CLASSES, encode};
+use crate::models::words::WordVectors;
+use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
+use crate::nn::{Module, seeded_rng};
+
+/// Everything that decides a trained model; the defaults reproduce the shipped ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    pub net: NetConfig,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+    /// Read unit-length vectors (see [`table`]): on the shipped vectors this is 2 points
+    /// better on tesss.csv for V1 and 9 worse for V2, hence the per-model default.
+    pub unit_vectors: bool,
+}
+
+impl TrainConfig {
+    pub fn default_for(version: Version) -> Self {
+        match version {
+            Version::V1 => Self { net: NetConfig::v1(), epochs: 300, batch: 32, lr: 0.01, seed: 0, unit_vectors: true },
+            Version::V2 => Self { net: NetConfig::v2(), epochs: 60, batch: 32, lr: 0.002, seed: 0, unit_vectors: false },
+        }
+    }
+
+    fn check(&self) -> Result<(), EmojifyError> {
+        if self.epochs == 0 || self.epochs > 100_000 {
+            return Err(EmojifyError::Invalid(format!("epochs must be 1..=100000, got {}", self.epochs)));
+        }
+        if self.batch == 0 || self.batch > 100_000 {
+            return Err(EmojifyError::Invalid(format!("batch must be 1..=100000, got {}", self.batch)));
+        }
+        if !(self.lr > 0.0 && self.lr <= 10.0) {
+            return Err(EmojifyError::Invalid(format!("learning rate must be in (0, 10], got {}", self.lr)));
+        }
+        if self.net.version == Version::V2 && (self.net.hidden == 0 || self.net.hidden > 4096) {
+            return Err(EmojifyError::Invalid(format!("hidden must be 1..=4096, got {}", self.net.hidden)));
+        }
+        Ok(())
+    }
+}
+
+/// One finished epoch, for progress displays.
+#[derive(Clone, Debug)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub loss: f64,
+    pub train_accuracy: f64,
+    pub dev_accuracy: Option<f64>,
+}
+
+/// Examples turned into ids; sentences the vectors cannot read are set aside by reason.
+pub struct Prepared {
+    pub seqs: Vec<Vec<usize>>,
+    pub labels: Vec<usize>,
+    pub skipped: Vec<(String, String)>,
+    pub unknown: HashMap<String, usize>,
+}
+
+pub fn prepare(vectors: &WordVectors, examples: &[Example]) -> Prepared {
+    let mut p = Prepared { seqs: Vec::new(), labels: Vec::new(), skipped: Vec::new(), unknown: HashMap::new() };
+    for e in examples {
+        match encode(vectors, &e.sentence) {
+            Ok(enc) => {
+                for w in enc.unknown {
+                    *p.unknown.entry(w).or_default() += 1;
+                }
+                p.seqs.push(enc.ids);
+                p.labels.push(e.label);
+            }
+            Err(why) => {
+                if let EmojifyError::NoKnownWords { unknown } = &why {
+                    for w in unknown {
+                        *p.unknown.entry(w.clone()).or_default() += 1;
+                    }
+                }
+                p.skipped.push((e.sentence.clone(), why.to_string()))
+            }
+        }
+    }
+    p
+}
+
+/// Trains a fresh network on `train`; `dev` (if any) is scored after every epoch for the
+/// report only, never to choose or stop. `on_epoch` returning false stops early.
+pub fn train(
+    cfg: &TrainConfig,
+    vectors: &WordVectors,
+    train: &[Example],
+    dev: Option<&[Example]>,
+    mut on_epoch: impl FnMut(&EpochReport) -> bool,
+) -> Result<(Emojifier, Prepared), EmojifyError> {
+    cfg.check()?;
+    let data = prepare(vectors, train);
+    if data.seqs.is_empty() {
+        return Err(EmojifyError::Invalid("no training sentence has a word the vectors know".into()));
+    }
+    let net = Net::<f32>::new(cfg.net, table(vectors, cfg.unit_vectors), cfg.seed)?;
+    let meta = HashMap::from([("unit_vectors".to_string(), cfg.unit_vectors.to_string())]);
+    let mut model = Emojifier::new(net, vectors, meta);
+    let mut adam = Adam::new(cfg.lr);
+    let mut rng = seeded_rng(cfg.seed.wrapping_add(100));
+    let mut order: Vec<usize> = (0..data.seqs.len()).collect();
+    let mut last_dev = None;
+    for epoch in 1..=cfg.epochs {
+        order.shuffle(&mut rng);
+        let (mut loss, mut right) = (0.0f64, 0usize);
+        for chunk in order.chunks(cfg.batch) {
+            let seqs: Vec<&[usize]> = chunk.iter().map(|&i| data.seqs[i].as_slice()).collect();
+            let tg: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
+            model.net.zero_grad();
+            let (l, r) = model.net.train_batch(&seqs, &tg)?;
+            // LSTMs on short data can spike; the course clips too
+            clip_by_global_norm(&mut model.net, 5.0);
+            adam.step(&mut model.net);
+            loss += l as f64 * chunk.len() as f64;
+            right += r;
+        }
+        let n = order.len() as f64;
+        let dev_accuracy = match dev {
+            Some(d) => Some(evaluate(&model, vectors, d)?.accuracy),
+            None => None,
+        };
+        last_dev = dev_accuracy;
+        if !on_epoch(&EpochReport { epoch, loss: loss / n, train_accuracy: right as f64 / n, dev_accuracy }) {
+            break;
+        }
+    }
+    for (k, v) in [
+        ("epochs", cfg.epochs.to_string()),
+        ("seed", cfg.seed.to_string()),
+        ("lr", cfg.lr.to_string()),
+        ("train_sentences", data.seqs.len().to_string()),
+        ("dev_accuracy", last_dev.map_or("-".into(), |a| format!("{a:.4}"))),
+    ] {
+        model.meta.insert(k.into(), v);
+    }
+    Ok((model, data))
+}
+
+/// Scores of a model on labelled sentences.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Eval {
+    pub n: usize,
+    pub correct: usize,
+    /// correct / n; sentences with no known word count as wrong.
+    pub accuracy: f64,
+    /// confusion[true][predicted], over the sentences the model could read.
+    pub confusion: [[usize; NUM_CLASSES]; NUM_CLASSES],
+    /// Sentences that could not be classified, with the reason.
+    pub unreadable: Vec<(String, String)>,
+    /// (sentence, true label, predicted label).
+    pub mistakes: Vec<(String, usize, usize)>,
+    /// Unknown words and how often they occurred.
+    pub unknown: Vec<(String, usize)>,
+}
+
+pub fn evaluate(model: &Emojifier, vectors: &WordVectors, examples: &[Example]) -> Result<Eval, EmojifyError> {
+    let mut e = Eval {
+        n: examples.len(),
+        correct: 0,
+        accuracy: 0.0,
+        confusion: [[0; NUM_CLASSES]; NUM_CLASSES],
+        unreadable: Vec::new(),
+        mistakes: Vec::new(),
+        unknown: Vec::new(),
+    };
+    let data = prepare(vectors, examples);
+    e.unreadable = data.skipped;
+    let mut unknown: Vec<(String, usize)> = data.unknown.into_iter().collect();
+    unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    e.unknown = unknown;
+    let readable: Vec<&Example> = examples.iter().filter(|x| !e.unreadable.iter().any(|(s, _)| *s == x.sentence)).collect();
+    for (chunk, exs) in data.seqs.chunks(256).zip(readable.chunks(256)) {
+        let refs: Vec<&[usize]> = chunk.iter().map(|s| s.as_slice()).collect();
+        let p = model.net.probs(&refs)?;
+        for (row, ex) in p.rows().into_iter().zip(exs) {
+            let got = argmax(row.iter().copied());
+            e.confusion[ex.label][got] += 1;
+            if got == ex.label {
+                e.correct += 1;
+            } else {
+                e.mistakes.push((ex.sentence.clone(), ex.label, got));
+            }
+        }
+    }
+    e.accuracy = if e.n == 0 { 0.0 } else { e.correct as f64 / e.n as f64 };
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::emojify::tests::tiny;
+
+    fn ex(s: &str, l: usize) -> Example {
+        Example { sentence: s.into(), label: l }
+    }
+
+    #[test]
+    fn trains_evaluates_and_reports() {
+        let v = tiny();
+        let train_set = vec![ex("love", 0), ex("ball", 1), ex("happy", 2), ex("sad", 3), ex("food", 4), ex("i love", 0), ex("zzz", 1)];
+        for version in [Version::V1, Version::V2] {
+            let mut cfg = TrainConfig::default_for(version);
+            cfg.epochs = 150;
+            cfg.net.hidden = 8;
+            cfg.net.dropout = 0.0;
+            cfg.lr = 0.05;
+            let mut epochs = 0;
+            let (model, data) = train(&cfg, &v, &train_set, Some(&train_set[..2]), |r| {
+                epochs = r.epoch;
+                assert!(r.loss.is_finite());
+                true
+            })
+            .unwrap();
+            assert_eq!(epochs, 150);
+            assert_eq!(data.skipped.len(), 1, "'zzz' has no known word");
+            let test = vec![ex("i love food love", 0), ex("sad sad", 3), ex("happy, qqq!", 2), ex("nothing known", 4)];
+            let e = evaluate(&model, &v, &test).unwrap();
+            assert_eq!((e.n, e.correct), (4, 3), "{e:?}");
+            assert!((e.accuracy - 0.75).abs() < 1e-12);
+            assert_eq!(e.confusion[0][0] + e.confusion[3][3] + e.confusion[2][2], 3);
+            assert_eq!(e.unreadable.len(), 1);
+            assert_eq!(e.unknown, vec![("known".to_string(), 1), ("nothing".to_string(), 1), ("qqq".to_string(), 1)]);
+        }
+    }
+
+    /// Same seed, same model: the shipped models are reproducible.
+    #[test]
+    fn seeded_runs_agree() {
+        let v = tiny();
+        let set = vec![ex("love i", 0), ex("ball", 1), ex("happy", 2), ex("sad i", 3), ex("food", 4)];
+        let mut cfg = TrainConfig::default_for(Version::V2);
+        (cfg.epochs, cfg.net.hidden) = (3, 4);
+        let a = train(&cfg, &v, &set, None, |_| true).unwrap().0;
+        let b = train(&cfg, &v, &set, None, |_| true).unwrap().0;
+        assert_eq!(a.predict(&v, "sad food").unwrap(), b.predict(&v, "sad food").unwrap());
+    }
+
+    #[test]
+    fn absurd_settings_are_errors() {
+        let v = tiny();
+        let set = vec![ex("love", 0)];
+        for f in [|c: &mut TrainConfig| c.epochs = 0, |c: &mut TrainConfig| c.batch = 0, |c: &mut TrainConfig| c.lr = f64::NAN] {
+            let mut cfg = TrainConfig::default_for(Version::V1);
+            f(&mut cfg);
+            assert!(matches!(train(&cfg, &v, &set, None, |_| true), Err(EmojifyError::Invalid(_))));
+        }
+        let cfg = TrainConfig::default_for(Version::V1);
+        assert!(train(&cfg, &v, &[ex("zzz", 1)], None, |_| true).is_err());
+    }
+}
