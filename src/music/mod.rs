@@ -4,6 +4,7 @@
 
 pub mod accompany;
 pub mod midi;
+pub mod reverb;
 pub mod score;
 pub mod synth;
 pub mod theory;
