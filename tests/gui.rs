@@ -237,3 +237,22 @@ fn emojify_panel_shows_both_models_and_marks_unknown_words() {
     harness.run_steps(2);
     assert_eq!(harness.query_all_by_label_contains("no words").count(), 2);
 }
+
+/// The Words panel answers from the shipped vectors as the user types: neighbours of a
+/// word, man : woman :: king : queen, and an unknown word's error instead of a list.
+#[test]
+fn words_panel_answers_neighbours_and_analogies() {
+    use seqlab::gui::WordsPanel;
+    let mut harness = panel_harness(WordsPanel::new().with_word("france"));
+    harness.run_steps(2);
+    let neighbours = harness.state().neighbours().expect("france is in the vocabulary");
+    assert_eq!(neighbours.len(), 10);
+    assert!(harness.query_by_label_contains(&neighbours[0].word).is_some());
+    assert_eq!(harness.state().analogy().unwrap()[0].word, "queen");
+    assert!(harness.query_by_label_contains("queen").is_some());
+
+    let mut harness = panel_harness(WordsPanel::new().with_word("qwzxv"));
+    harness.run_steps(2);
+    assert!(harness.state().neighbours().is_err());
+    assert!(harness.query_by_label_contains("\"qwzxv\" is not in the vocabulary").is_some(), "the unknown word's error is shown");
+}

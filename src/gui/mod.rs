@@ -8,6 +8,7 @@ mod emojify;
 mod jazz;
 mod text;
 mod trigger;
+mod words;
 mod worker;
 
 pub use dates::DatesPanel;
@@ -16,6 +17,7 @@ pub use emojify::EmojifyPanel;
 pub use jazz::JazzPanel;
 pub use text::TextPanel;
 pub use trigger::TriggerPanel;
+pub use words::WordsPanel;
 
 /// One lab of the window.
 pub trait Panel {
@@ -45,6 +47,7 @@ impl App {
                 Box::new(DatesPanel::new()),
                 Box::new(TriggerPanel::new()),
                 Box::new(JazzPanel::new()),
+                Box::new(WordsPanel::new()),
                 Box::new(EmojifyPanel::new()),
             ],
             selected: 0,

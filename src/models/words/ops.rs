@@ -137,6 +137,59 @@ pub fn mean_vector<'a>(v: &WordVectors, words: impl IntoIterator<Item = &'a str>
     ((n > 0).then(|| sum / n as f32), unknown)
 }
 
+/// Some words' vectors centred and projected on their first two principal components
+/// (power iteration on the `[D, D]` covariance, the first component deflated out before the
+/// second), for a 2-D picture; with the words not in the vocabulary. Components are signed
+/// so the first word lands at non-negative coordinates, to keep a picture stable.
+pub fn project_2d(v: &WordVectors, words: &[&str]) -> Result<(Vec<(String, [f32; 2])>, Vec<String>), WordsError> {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for &w in words {
+        match v.get(w) {
+            Some(e) => known.push((w.to_string(), e.mapv(f64::from))),
+            None => unknown.push(w.to_string()),
+        }
+    }
+    if known.len() < 2 {
+        return Err(WordsError::Invalid(format!("a projection needs at least two known words, got {}", known.len())));
+    }
+    let d = v.dim();
+    let mean = known.iter().fold(Array1::<f64>::zeros(d), |m, (_, e)| m + e) / known.len() as f64;
+    let centred: Vec<Array1<f64>> = known.iter().map(|(_, e)| e - &mean).collect();
+    let mut cov = Array2::<f64>::zeros((d, d));
+    for c in &centred {
+        let col = c.view().insert_axis(Axis(1));
+        cov = cov + col.dot(&col.t());
+    }
+    let mut components = Vec::new();
+    for k in 0..2 {
+        // Start from a row that is not already a component, so iteration can move off it.
+        let mut x = Array1::from_shape_fn(d, |i| if i == k % d { 1.0 } else { 0.5 / (1 + i) as f64 });
+        for _ in 0..300 {
+            let next = cov.dot(&x);
+            let n = next.dot(&next).sqrt();
+            if n < 1e-12 {
+                break;
+            }
+            x = next / n;
+        }
+        let lambda = x.dot(&cov.dot(&x));
+        // (2) deflate: the second component is the first of what the first leaves.
+        let outer = x.view().insert_axis(Axis(1)).dot(&x.view().insert_axis(Axis(0)));
+        cov = cov - lambda * outer;
+        if centred[0].dot(&x) < 0.0 {
+            x = -x;
+        }
+        components.push(x);
+    }
+    let points = known
+        .iter()
+        .zip(&centred)
+        .map(|((w, _), c)| (w.clone(), [c.dot(&components[0]) as f32, c.dot(&components[1]) as f32]))
+        .collect();
+    Ok((points, unknown))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +200,24 @@ mod tests {
     fn tiny() -> WordVectors {
         let words = ["man", "woman", "king", "queen", "apple", "big"].map(String::from).to_vec();
         WordVectors::new(words, array![[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [0.6, 0.8], [-1.0, 0.0], [-3.0, -4.0]]).unwrap()
+    }
+
+    /// a (0,0,0), b (2,0,0), c (4,0,0), d (2,1,0); mean (2, 0.25, 0); centred a (-2,-0.25),
+    /// b (0,-0.25), c (2,-0.25), d (0,0.75). Scatter: 8 along x, 0.75 along y, 0 across, so
+    /// the components are ±x then ±y, signed so that a is non-negative: -x and -y. Then
+    /// a -> (2, 0.25), c -> (-2, 0.25), d -> (0, -0.75).
+    #[test]
+    fn projection_finds_the_spread_directions() {
+        let words = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let v = WordVectors::new(words, array![[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [4.0, 0.0, 0.0], [2.0, 1.0, 0.0]]).unwrap();
+        let (p, unknown) = project_2d(&v, &["a", "b", "c", "d", "zz"]).unwrap();
+        assert_eq!(unknown, vec!["zz".to_string()]);
+        let at = |w: &str| p.iter().find(|(x, _)| x == w).unwrap().1;
+        let close = |u: [f32; 2], w: [f32; 2]| (u[0] - w[0]).abs() < 1e-4 && (u[1] - w[1]).abs() < 1e-4;
+        assert!(close(at("a"), [2.0, 0.25]), "{:?}", at("a"));
+        assert!(close(at("c"), [-2.0, 0.25]), "{:?}", at("c"));
+        assert!(close(at("d"), [0.0, -0.75]), "{:?}", at("d"));
+        assert!(project_2d(&v, &["a", "zz"]).is_err());
     }
 
     /// cos((1,2), (2,1)) = 4 / (sqrt 5 sqrt 5) = 0.8; a zero vector gives 0.
