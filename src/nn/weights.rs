@@ -34,6 +34,28 @@ pub fn save_with<F: Scalar>(
     save_arrays(path, &arrays, metadata)
 }
 
+/// A training checkpoint: [`save_with`] of the model, Adam's moments and step count, and the
+/// number of finished epochs, which [`restore_checkpoint`] reads back.
+pub fn save_checkpoint<F: Scalar>(
+    path: &Path,
+    model: &mut dyn Module<F>,
+    mut metadata: HashMap<String, String>,
+    opt: &super::optim::Adam<F>,
+    epochs_done: usize,
+) -> Result<(), NnError> {
+    let (t, moments) = opt.state();
+    metadata.insert("epochs_done".into(), epochs_done.to_string());
+    metadata.insert("adam_steps".into(), t.to_string());
+    save_with(path, model, moments, metadata)
+}
+
+/// Adam's state from a checkpoint written by [`save_checkpoint`] (the caller rebuilds and
+/// checks the model from the same [`Weights`]); returns how many epochs it had finished.
+pub fn restore_checkpoint<F: Scalar>(w: &Weights, opt: &mut super::optim::Adam<F>) -> Result<usize, NnError> {
+    opt.restore(w.meta_parse("adam_steps")?, |name| w.extra(name));
+    w.meta_parse("epochs_done")
+}
+
 /// Saves named arrays that belong to no [`Module`] (word vectors, tables) with `metadata`, atomically.
 pub fn save_arrays<F: Scalar>(path: &Path, arrays: &[(String, ArrayD<F>)], metadata: HashMap<String, String>) -> Result<(), NnError> {
     let to_bytes = |a: ndarray::ArrayViewD<F>| -> Vec<u8> { a.iter().flat_map(|v| (v.as_f64() as f32).to_le_bytes()).collect() };

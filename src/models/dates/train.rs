@@ -9,7 +9,6 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
-use ndarray::ArrayD;
 
 use super::data::{self, Date, Style};
 use super::model::{Nmt, NmtConfig, OUTPUT_LEN, confidence};
@@ -278,12 +277,8 @@ pub fn translate_many(model: &Nmt<f32>, inputs: &[&str], threads: usize) -> Resu
 }
 
 fn save_checkpoint(path: &Path, model: &mut Nmt<f32>, opt: &Adam<f32>, epochs_done: usize) -> Result<(), ModelError> {
-    let (t, tensors) = opt.state();
-    let mut meta = model.metadata();
-    meta.insert("epochs_done".into(), epochs_done.to_string());
-    meta.insert("adam_steps".into(), t.to_string());
-    let tensors: Vec<(String, ArrayD<f32>)> = tensors;
-    weights::save_with(path, model, tensors, meta)?;
+    let meta = model.metadata();
+    weights::save_checkpoint(path, model, meta, opt, epochs_done)?;
     Ok(())
 }
 
@@ -299,6 +294,5 @@ fn load_checkpoint(path: &Path, model: &mut Nmt<f32>, opt: &mut Adam<f32>) -> Re
         )));
     }
     *model = saved;
-    opt.restore(w.meta_parse("adam_steps")?, |name| w.extra(name));
-    Ok(w.meta_parse("epochs_done")?)
+    Ok(weights::restore_checkpoint(&w, opt)?)
 }

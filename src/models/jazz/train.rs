@@ -222,11 +222,8 @@ fn summary(epochs: usize, events: usize, start: Instant, val_nll: Option<f64>) -
 }
 
 fn save_checkpoint(path: &Path, model: &mut JazzLstm<f32>, opt: &Adam<f32>, epochs_done: usize) -> Result<(), ModelError> {
-    let (t, tensors) = opt.state();
-    let mut meta = model.metadata();
-    meta.insert("epochs_done".into(), epochs_done.to_string());
-    meta.insert("adam_steps".into(), t.to_string());
-    weights::save_with(path, model, tensors, meta)?;
+    let meta = model.metadata();
+    weights::save_checkpoint(path, model, meta, opt, epochs_done)?;
     Ok(())
 }
 
@@ -241,8 +238,7 @@ fn load_checkpoint(path: &Path, model: &mut JazzLstm<f32>, opt: &mut Adam<f32>) 
         )));
     }
     *model = saved;
-    opt.restore(w.meta_parse("adam_steps")?, |name| w.extra(name));
-    Ok(w.meta_parse("epochs_done")?)
+    Ok(weights::restore_checkpoint(&w, opt)?)
 }
 
 #[cfg(test)]

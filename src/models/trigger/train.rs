@@ -11,7 +11,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, Array3, ArrayD, Axis};
+use ndarray::{Array2, Array3, Axis};
 
 use super::data::{self, Bank, BankSpec, ExampleSpec};
 use super::detect::{DetectorConfig, Trigger, score};
@@ -367,12 +367,8 @@ fn summary(epochs: usize, examples: usize, start: Instant, val: Option<ValScore>
 }
 
 fn save_checkpoint(path: &Path, net: &mut TriggerNet<f32>, opt: &Adam<f32>, epochs_done: usize) -> Result<(), ModelError> {
-    let (t, tensors) = opt.state();
-    let mut meta = net.metadata();
-    meta.insert("epochs_done".into(), epochs_done.to_string());
-    meta.insert("adam_steps".into(), t.to_string());
-    let tensors: Vec<(String, ArrayD<f32>)> = tensors;
-    weights::save_with(path, net, tensors, meta)?;
+    let meta = net.metadata();
+    weights::save_checkpoint(path, net, meta, opt, epochs_done)?;
     Ok(())
 }
 
@@ -388,8 +384,7 @@ fn load_checkpoint(path: &Path, net: &mut TriggerNet<f32>, opt: &mut Adam<f32>) 
         )));
     }
     *net = saved;
-    opt.restore(w.meta_parse("adam_steps")?, |name| w.extra(name));
-    Ok(w.meta_parse("epochs_done")?)
+    Ok(weights::restore_checkpoint(&w, opt)?)
 }
 
 #[cfg(test)]
