@@ -3,20 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-fn seqlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seqlab")).args(args).output().expect("run seqlab")
-}
-
-/// Fails with a one-line `error:` naming `needle`, and no panic.
-fn assert_clear_error(args: &[&str], needle: &str) {
-    let out = seqlab(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} should fail");
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: expected '{needle}' in: {stderr}");
-}
+use common::{assert_clear_error, seqlab};
 
 #[test]
 fn bad_data_files() {

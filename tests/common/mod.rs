@@ -1,8 +1,23 @@
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
-//! Small data the tests make, so they never need ../shared.
+//! Small data the tests make, so they never need ../shared, and running the binary.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the seqlab binary built for these tests.
+pub fn seqlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seqlab")).args(args).output().expect("run seqlab")
+}
+
+/// Fails with a message naming `needle`, and no panic.
+pub fn assert_clear_error(args: &[&str], needle: &str) {
+    let out = seqlab(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: expected '{needle}' in: {stderr}");
+}
 
 /// 120 made-up dinosaur-like names from a seeded mix of syllables.
 pub fn names() -> Vec<String> {
