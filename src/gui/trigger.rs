@@ -68,8 +68,10 @@ pub struct TriggerPanel {
     trace: VecDeque<[f64; 2]>,
     detections: Vec<f64>,
     flash_until: Option<Instant>,
-    chime: Option<Playback>,
-    chime_samples: Vec<f32>,
+    /// Chimes play on a worker: opening an output device can take tens of milliseconds,
+    /// which the UI thread must not wait for. It reports only a failure.
+    chime: Option<Worker<String>>,
+    chime_samples: Arc<[f32]>,
     speaker_error: Option<String>,
     file_path: String,
     file_job: Option<Worker<FileMsg>>,
@@ -105,7 +107,7 @@ impl TriggerPanel {
             detections: Vec::new(),
             flash_until: None,
             chime: None,
-            chime_samples: run::chime(44_100),
+            chime_samples: run::chime(44_100).into(),
             speaker_error: None,
             file_path: String::new(),
             file_job: None,
@@ -189,9 +191,32 @@ impl TriggerPanel {
         }
         if fired {
             self.flash_until = Some(Instant::now() + FLASH);
-            match Playback::start(self.chime_samples.clone(), 1, 44_100) {
-                Ok(p) => self.chime = Some(p),
-                Err(e) => self.speaker_error = Some(e.to_string()),
+            let samples = Arc::clone(&self.chime_samples);
+            let job = Worker::spawn("trigger-chime", move |tx: &Sender<String>, _cancel: &AtomicBool| {
+                match Playback::start(samples.to_vec(), 1, 44_100) {
+                    Ok(p) => {
+                        let until = Instant::now() + p.duration() + Duration::from_millis(100);
+                        while !p.is_finished() && Instant::now() < until {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(e.to_string());
+                    }
+                }
+            });
+            match job {
+                Ok(j) => self.chime = Some(j),
+                Err(e) => self.speaker_error = Some(format!("cannot start the chime: {e}")),
+            }
+        }
+        if let Some(job) = &self.chime {
+            let poll = job.poll();
+            if let Some(e) = poll.messages.into_iter().last() {
+                self.speaker_error = Some(e);
+            }
+            if poll.finished {
+                self.chime = None;
             }
         }
         ctx.request_repaint_after(Duration::from_millis(30));
