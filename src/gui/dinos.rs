@@ -18,7 +18,8 @@ const NAMES_PER_CLICK: usize = 10;
 
 enum TrainMsg {
     Event(Event),
-    Done(Result<(CharLm, Summary), ModelError>),
+    /// Boxed: a whole model would make every progress message as large as itself.
+    Done(Box<Result<(CharLm, Summary), ModelError>>),
 }
 
 pub struct DinosPanel {
@@ -123,12 +124,14 @@ impl DinosPanel {
                     self.curve.push([iter as f64, f64::from(smoothed_loss)]);
                 }
                 TrainMsg::Event(Event::Report { samples, .. }) => self.samples = samples,
-                TrainMsg::Done(Ok((model, summary))) => {
-                    self.summary = Some(describe(&summary));
-                    self.model = Ok(model);
-                    self.trained = true;
-                }
-                TrainMsg::Done(Err(e)) => self.train_error = Some(e.to_string()),
+                TrainMsg::Done(result) => match *result {
+                    Ok((model, summary)) => {
+                        self.summary = Some(describe(&summary));
+                        self.model = Ok(model);
+                        self.trained = true;
+                    }
+                    Err(e) => self.train_error = Some(e.to_string()),
+                },
             }
         }
         if poll.finished {
@@ -239,7 +242,7 @@ fn train(path: &std::path::Path, iters: usize, tx: &Sender<TrainMsg>, cancel: &A
         Ok((model, summary))
     })();
     // Nobody to tell when the panel is gone, so a failed send needs no handling.
-    let _ = tx.send(TrainMsg::Done(result));
+    let _ = tx.send(TrainMsg::Done(Box::new(result)));
 }
 
 fn describe(s: &Summary) -> String {
