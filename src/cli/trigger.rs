@@ -247,6 +247,10 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             );
             println!("latency from word end: median {}, p95 {}", ms(report.latency_ms_median), ms(report.latency_ms_p95));
             println!("speed {:.0}x real time (one thread, resampling + spectrogram + network)", report.realtime_factor);
+            if let Some(causes) = report.false_accepts_by_cause.as_ref().filter(|c| !c.is_empty()) {
+                let top: Vec<String> = causes.iter().take(12).map(|c| format!("{} {}", c.cause, c.count)).collect();
+                println!("false accepts set off by: {}", top.join(", "));
+            }
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             }

@@ -63,7 +63,7 @@ pub const NEGATIVE_WORDS: &[&str] = &[
     "tiv", "vate", "ack", "act", "fact", "tact", "pact", "cat", "gate", "late", "eight", "date", "wait", "weight",
     "great", "state", "create", "rotate", "relate", "debate", "estate", "private", "climate", "ultimate", "vacate",
     "cavity", "gravity", "festivity", "sensitivity", "negativity", "productivity", "activity tracker", "act of fate",
-    "a big gate", "have it", "active date", "activate not", "hello", "computer", "music", "weather", "tomorrow",
+    "a big gate", "have it", "active date", "hello", "computer", "music", "weather", "tomorrow",
     "seven", "eleven", "twelve", "alexa", "okay", "google", "hey", "lights", "turn on", "turn off", "play", "stop",
     "pause", "volume", "banana", "elephant", "yesterday", "important", "television", "kitchen", "window", "coffee",
     "water", "morning", "evening", "thank you", "please", "sorry", "maybe", "really", "actually", "absolutely",
@@ -239,6 +239,9 @@ pub fn read_folder(dir: &Path) -> Result<Vec<(PathBuf, Vec<f32>)>, ModelError> {
 pub struct Bank {
     pub positives: Vec<Vec<f32>>,
     pub negatives: Vec<Vec<f32>>,
+    /// What each negative says (the TTS text, or the Speech Commands word), so that an
+    /// evaluation can tell which words the detector mistakes for the trigger.
+    pub negative_names: Vec<String>,
     pub backgrounds: Vec<Vec<f32>>,
 }
 
@@ -265,7 +268,8 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     let pool = if spec.held_out { held } else { train };
     let mut rng = seeded_rng(spec.seed ^ 0xB0A7);
     let word = spec.word.trim().to_lowercase();
-    let negatives: Vec<&str> = NEGATIVE_WORDS.iter().copied().filter(|w| *w != word).collect();
+    // A phrase that says the word itself would teach the detector to stay silent on it.
+    let negatives: Vec<&str> = NEGATIVE_WORDS.iter().copied().filter(|w| !w.split(' ').any(|t| t == word)).collect();
     let mut order = pool.clone();
     order.shuffle(&mut rng);
     let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance {
@@ -295,6 +299,7 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
     let (pos_u, neg_u) = plan_utterances(spec);
     let positives = synthesise(&pos_u, &spec.cache, spec.threads, &|d, t| progress("positives", d, t))?;
     let mut negatives = synthesise(&neg_u, &spec.cache, spec.threads, &|d, t| progress("negatives", d, t))?;
+    let mut negative_names: Vec<String> = neg_u.iter().map(|u| u.text.clone()).collect();
     if let Some(dir) = &spec.speech_commands {
         let clips = read_folder(dir)?;
         // Group by word folder; keep speakers by rank within each word.
@@ -302,10 +307,12 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
         for (p, x) in clips {
             by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(x);
         }
-        for (_, xs) in by_word {
+        for (folder, xs) in by_word {
+            let word = folder.file_name().map_or_else(|| "?".to_string(), |w| w.to_string_lossy().into_owned());
             for (i, x) in xs.into_iter().enumerate() {
                 if (i >= 8) == spec.held_out {
                     negatives.push(trim_silence(&x).to_vec());
+                    negative_names.push(format!("{word} (human)"));
                 }
             }
         }
@@ -315,11 +322,11 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
         None => Vec::new(),
     };
     let positives: Vec<Vec<f32>> = positives.into_iter().filter(|x| x.len() > 1600).collect();
-    negatives.retain(|x| x.len() > 800);
+    let (negatives, negative_names) = negatives.into_iter().zip(negative_names).filter(|(x, _)| x.len() > 800).unzip();
     if positives.is_empty() {
         return Err(ModelError::Invalid("no positive clip could be synthesised".into()));
     }
-    Ok(Bank { positives, negatives, backgrounds })
+    Ok(Bank { positives, negatives, negative_names, backgrounds })
 }
 
 /// How examples are composed.
@@ -341,6 +348,8 @@ impl Default for ExampleSpec {
 pub struct Example {
     pub samples: Vec<f32>,
     pub ends: Vec<usize>,
+    /// (start, end, index into `Bank::negatives`) of every negative placed, in time order.
+    pub negatives: Vec<(usize, usize, usize)>,
 }
 
 /// White, pink (Voss-McCartney-like, 1/f) or brown (integrated white) noise at RMS 1.
@@ -428,31 +437,35 @@ pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
     x.iter_mut().for_each(|v| *v *= level);
     let n_pos = rng.random_range(0..=spec.max_positives);
     let n_neg = if bank.negatives.is_empty() { 0 } else { rng.random_range(0..=spec.max_negatives) };
-    let mut clips: Vec<(bool, Vec<f32>)> = Vec::new();
+    // The bank index of each negative; None for a positive.
+    let mut clips: Vec<(Option<usize>, Vec<f32>)> = Vec::new();
     for _ in 0..n_pos {
         if let Some(c) = bank.positives.choose(&mut rng) {
-            clips.push((true, perturb(c, &mut rng)));
+            clips.push((None, perturb(c, &mut rng)));
         }
     }
     for _ in 0..n_neg {
-        if let Some(c) = bank.negatives.choose(&mut rng) {
-            clips.push((false, perturb(c, &mut rng)));
+        if !bank.negatives.is_empty() {
+            let k = rng.random_range(0..bank.negatives.len());
+            clips.push((Some(k), perturb(&bank.negatives[k], &mut rng)));
         }
     }
     let lens: Vec<usize> = clips.iter().map(|(_, c)| c.len()).collect();
     let starts = place(&lens, n, &mut rng);
-    let mut ends = Vec::new();
-    for ((is_pos, clip), start) in clips.iter().zip(starts) {
+    let (mut ends, mut negatives) = (Vec::new(), Vec::new());
+    for ((which, clip), start) in clips.iter().zip(starts) {
         if let Some(s) = start {
             mix_into(&mut x, clip, s, 1.0);
-            if *is_pos {
-                ends.push(s + clip.len());
+            match which {
+                None => ends.push(s + clip.len()),
+                Some(k) => negatives.push((s, s + clip.len(), *k)),
             }
         }
     }
     ends.sort_unstable();
+    negatives.sort_unstable();
     limit_peak(&mut x, 0.99);
-    Example { samples: x, ends }
+    Example { samples: x, ends, negatives }
 }
 
 /// Seconds at which output step `j` has seen all its input: the end of the last sample of
@@ -483,7 +496,7 @@ mod tests {
     use super::*;
 
     fn bank() -> Bank {
-        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], backgrounds: vec![] }
+        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], negative_names: vec!["minus".into()], backgrounds: vec![] }
     }
 
     /// Default spectrogram (window 400, hop 160 at 16 kHz) and stride 4, kernel 15: step j
@@ -535,6 +548,45 @@ mod tests {
             let after = rms(&found.samples[e..(e + 200).min(found.samples.len())]);
             assert!(before > 10.0 * after.max(1e-6) || e == found.samples.len(), "before {before}, after {after}");
         }
+        // The bank's only negative is 4000 samples of -0.5; resampling by 0.88-1.12 gives
+        // 3520-4480 samples, scaled to -28..-10 dB (magnitude >= 0.04) over noise of at
+        // most -22 dB rms, whose mean over ~4000 samples is within 0.08/63 of 0: the span's
+        // mean is below -0.03. A positive (at least 7040 samples) ends before it starts or
+        // at least 7040 samples after it ends.
+        let with_neg = (0..50).map(|s| make_example(&bank(), &spec, s)).find(|e| !e.negatives.is_empty() && !e.ends.is_empty()).unwrap();
+        for &(s, e, k) in &with_neg.negatives {
+            assert_eq!(k, 0);
+            assert!((3500..=4600).contains(&(e - s)) && e <= 32_000, "span {s}..{e}");
+            let mean = with_neg.samples[s..e].iter().sum::<f32>() / (e - s) as f32;
+            assert!(mean < -0.03, "span {s}..{e} holds no negative clip: mean {mean}");
+            assert!(with_neg.ends.iter().all(|&pe| pe <= s || pe >= e + 7040), "{:?} vs {:?}", with_neg.ends, (s, e));
+        }
+    }
+
+    #[test]
+    /// The negatives never say the word itself: none for "activate" (which the list holds
+    /// only inside longer words) and, for a custom word that the list holds as a phrase's
+    /// token ("cat" in "the cat sat"), neither the word nor the phrase.
+    #[test]
+    fn negatives_never_say_the_word() {
+        for (word, banned) in [("activate", "activate"), ("Cat ", "cat")] {
+            let spec = BankSpec {
+                word: word.into(),
+                positives: 3,
+                negatives: 400,
+                held_out: false,
+                speech_commands: None,
+                backgrounds: None,
+                cache: PathBuf::new(),
+                threads: 1,
+                seed: 5,
+            };
+            let (pos, neg) = plan_utterances(&spec);
+            assert!(pos.iter().all(|u| u.text == banned));
+            assert_eq!(neg.len(), 400);
+            assert!(neg.iter().all(|u| !u.text.split(' ').any(|t| t == banned)), "{banned}");
+        }
+        assert!(NEGATIVE_WORDS.contains(&"the cat sat") && NEGATIVE_WORDS.contains(&"cat"));
     }
 
     #[test]

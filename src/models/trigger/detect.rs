@@ -89,6 +89,8 @@ pub struct FileScore {
     pub false_accepts: usize,
     /// Detection time minus word end, per hit, in seconds.
     pub latencies: Vec<f64>,
+    /// When each false accept happened, in seconds.
+    pub false_accept_times: Vec<f64>,
 }
 
 /// Matches detections to ends in time order: each end takes the earliest unused detection in
@@ -105,7 +107,8 @@ pub fn score(detections: &[f64], ends: &[f64]) -> FileScore {
             s.latencies.push(detections[i] - e);
         }
     }
-    s.false_accepts = used.iter().filter(|u| !**u).count();
+    s.false_accept_times = detections.iter().zip(&used).filter(|(_, u)| !**u).map(|(t, _)| *t).collect();
+    s.false_accepts = s.false_accept_times.len();
     s
 }
 
@@ -149,6 +152,7 @@ mod tests {
         let s = score(&[0.8, 1.5, 6.2, 9.0], &[5.0, 1.0]);
         assert_eq!((s.hits, s.positives, s.false_accepts), (1, 2, 3));
         assert!((s.latencies[0] + 0.2).abs() < 1e-12);
+        assert_eq!(s.false_accept_times, [1.5, 6.2, 9.0]);
         assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
         assert_eq!(quantile(&[0.0, 10.0], 0.95), Some(9.5));
         assert_eq!(quantile(&[], 0.5), None);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::data::{self, Bank, BankSpec, ExampleSpec, SAMPLE_RATE};
-use super::detect::{DetectorConfig, Trigger, quantile, score};
+use super::detect::{DetectorConfig, EARLY, LATE, Trigger, quantile, score};
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::mix_into;
 use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
@@ -172,6 +172,70 @@ pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError
     Ok(rows)
 }
 
+/// Written by `make-eval` beside labels.tsv: every negative word placed in each file
+/// (header `file<TAB>start<TAB>end<TAB>word`, times in seconds), so that `eval` can say what
+/// the detector mistook for the trigger word. Optional: other folders simply lack it.
+pub const CONTENTS: &str = "contents.tsv";
+
+/// A negative word spoken in an evaluation file, from `contents.tsv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spoken {
+    pub start: f64,
+    pub end: f64,
+    pub word: String,
+}
+
+/// Parses `contents.tsv` into the words of each file.
+pub fn parse_contents(path: &Path, text: &str) -> Result<std::collections::HashMap<String, Vec<Spoken>>, ModelError> {
+    let bad = |line: usize, reason: String| ModelError::Data { path: path.to_path_buf(), reason: format!("line {line}: {reason}") };
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim_end_matches('\r') == "file\tstart\tend\tword" => {}
+        _ => return Err(bad(1, "the header must be file<TAB>start<TAB>end<TAB>word".into())),
+    }
+    let mut out: std::collections::HashMap<String, Vec<Spoken>> = Default::default();
+    for (i, line) in lines {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let time = |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+        match cols.as_slice() {
+            [file, start, end, word] => {
+                let (Some(start), Some(end)) = (time(start), time(end)) else {
+                    return Err(bad(i + 1, "start and end must be times in seconds".into()));
+                };
+                out.entry(file.to_string()).or_default().push(Spoken { start, end, word: word.to_string() });
+            }
+            _ => return Err(bad(i + 1, format!("expected 4 tab-separated columns, got {}", cols.len()))),
+        }
+    }
+    Ok(out)
+}
+
+/// What a false accept at `t` s was most likely set off by: a negative word that ended in the
+/// window that would have made it a hit (the nearest end wins) or that was still being spoken;
+/// a second detection of a real trigger word; or nothing but background.
+pub fn cause_of(t: f64, spoken: &[Spoken], trigger_ends: &[f64]) -> String {
+    let near = |end: f64| t >= end - EARLY && t <= end + LATE;
+    if trigger_ends.iter().any(|&e| near(e)) {
+        return "the trigger word, detected twice".into();
+    }
+    spoken
+        .iter()
+        .filter(|w| near(w.end) || (t >= w.start && t <= w.end))
+        .min_by(|a, b| (t - a.end).abs().total_cmp(&(t - b.end).abs()))
+        .map_or_else(|| "no word (background)".into(), |w| w.word.clone())
+}
+
+/// How many false accepts one cause gave.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Cause {
+    pub cause: String,
+    pub count: usize,
+}
+
 /// `seqlab trigger eval`'s figures (the JSON contract in DESIGN.md).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EvalReport {
@@ -188,12 +252,22 @@ pub struct EvalReport {
     pub realtime_factor: f64,
     pub audio_seconds: f64,
     pub sensitivity: f32,
+    /// False accepts by what set them off, most first; only when the folder has `contents.tsv`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_accepts_by_cause: Option<Vec<Cause>>,
 }
 
 pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<EvalReport, ModelError> {
     let labels_path = dir.join("labels.tsv");
     let text = std::fs::read_to_string(&labels_path).map_err(|source| ModelError::Io { path: labels_path.clone(), source })?;
     let rows = parse_labels(&labels_path, &text)?;
+    let contents_path = dir.join(CONTENTS);
+    let contents = match std::fs::read_to_string(&contents_path) {
+        Ok(t) => Some(parse_contents(&contents_path, &t)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(ModelError::Io { path: contents_path, source }),
+    };
+    let mut causes: std::collections::BTreeMap<String, usize> = Default::default();
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
     let mut lat = Vec::new();
@@ -203,6 +277,12 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
         hits += s.hits;
         positives += s.positives;
         fa += s.false_accepts;
+        if let Some(c) = &contents {
+            let spoken = c.get(&row.file).map_or(&[][..], Vec::as_slice);
+            for &t in &s.false_accept_times {
+                *causes.entry(cause_of(t, spoken, &row.ends)).or_default() += 1;
+            }
+        }
         lat.extend(s.latencies.iter().map(|l| l * 1000.0));
         if row.kind != Kind::Pos {
             neg_seconds += r.seconds;
@@ -225,6 +305,11 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
         realtime_factor: audio_seconds / compute.max(1e-9),
         audio_seconds,
         sensitivity: det.sensitivity,
+        false_accepts_by_cause: contents.map(|_| {
+            let mut v: Vec<Cause> = causes.into_iter().map(|(cause, count)| Cause { cause, count }).collect();
+            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
+            v
+        }),
     })
 }
 
@@ -300,6 +385,14 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
     };
     let bank: Bank = data::build_bank(&bank_spec, &|_, _, _| {})?;
     let mut tsv = String::from("file\tkind\tends\n");
+    let mut contents = String::from("file\tstart\tend\tword\n");
+    let seconds = |i: usize| i as f64 / SAMPLE_RATE as f64;
+    let mut note = |name: &str, e: &data::Example, offset: usize| {
+        for &(s, t, k) in &e.negatives {
+            let word = bank.negative_names.get(k).map_or("?", String::as_str);
+            let _ = writeln!(contents, "{name}\t{:.3}\t{:.3}\t{word}", seconds(s + offset), seconds(t + offset));
+        }
+    };
     let write = |name: &str, samples: &[f32]| write_wav(&dir.join(name), samples, SAMPLE_RATE).map_err(dsp_err);
     let fmt_ends = |ends: &[usize]| ends.iter().map(|&e| format!("{:.3}", e as f64 / SAMPLE_RATE as f64)).collect::<Vec<_>>().join(";");
     let total = spec.pos_files + spec.neg_files + usize::from(spec.stream_minutes > 0.0);
@@ -314,16 +407,17 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
         }
         let name = format!("pos_{done:05}.wav");
         write(&name, &e.samples)?;
+        note(&name, &e, 0);
         let _ = writeln!(tsv, "{name}\tpos\t{}", fmt_ends(&e.ends));
         done += 1;
         progress("clips", done, total);
     }
-    let neg_bank = Bank { positives: bank.positives.clone(), ..bank.clone() };
     let neg_ex = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4 };
     for k in 0..spec.neg_files {
-        let e = data::make_example(&neg_bank, &neg_ex, spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
+        let e = data::make_example(&bank, &neg_ex, spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
         let name = format!("neg_{k:05}.wav");
         write(&name, &e.samples)?;
+        note(&name, &e, 0);
         let _ = writeln!(tsv, "{name}\tneg\t");
         done += 1;
         progress("clips", done, total);
@@ -337,6 +431,7 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
             let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2 } } else { neg_ex.clone() };
             let e = data::make_example(&bank, &ex, spec.seed.wrapping_mul(3_000_017).wrapping_add(k as u64));
             ends.extend(e.ends.iter().map(|&x| x + samples.len()));
+            note("stream_00000.wav", &e, samples.len());
             samples.extend_from_slice(&e.samples);
         }
         write("stream_00000.wav", &samples)?;
@@ -344,7 +439,9 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
         done += 1;
         progress("clips", done, total);
     }
-    crate::atomic::write_atomic(&dir.join("labels.tsv"), tsv.as_bytes()).map_err(|source| ModelError::Io { path: dir.join("labels.tsv"), source })?;
+    for (name, text) in [(CONTENTS, &contents), ("labels.tsv", &tsv)] {
+        crate::atomic::write_atomic(&dir.join(name), text.as_bytes()).map_err(|source| ModelError::Io { path: dir.join(name), source })?;
+    }
     Ok(done)
 }
 
@@ -383,6 +480,29 @@ mod tests {
         }
         std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\nmissing.wav\tneg\t\n").unwrap();
         assert!(eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
+    }
+
+    /// Trigger word ending at 2.0; "deactivate" spoken 4.0-4.8; "banana" 7.0-7.5.
+    /// t = 2.9: within 1.0 s after the trigger's end, a second detection of it.
+    /// t = 4.5: inside "deactivate" (no word ended within the window yet) -> deactivate.
+    /// t = 5.6: 0.8 s after deactivate ended -> deactivate. t = 6.9: 0.1 s before banana
+    /// ends? No: banana ends at 7.5, 0.6 s later, outside the 0.3-s early side; deactivate
+    /// ended 2.1 s before, outside the 1.0-s late side -> background.
+    #[test]
+    fn false_accepts_are_put_down_to_what_was_said() {
+        let p = Path::new("contents.tsv");
+        let c = parse_contents(p, "file\tstart\tend\tword\na.wav\t4\t4.8\tdeactivate\na.wav\t7\t7.5\tbanana\n").unwrap();
+        let spoken = &c["a.wav"];
+        assert_eq!(spoken[1], Spoken { start: 7.0, end: 7.5, word: "banana".into() });
+        let cause = |t| cause_of(t, spoken, &[2.0]);
+        assert_eq!(cause(2.9), "the trigger word, detected twice");
+        assert_eq!(cause(4.5), "deactivate");
+        assert_eq!(cause(5.6), "deactivate");
+        assert_eq!(cause(6.9), "no word (background)");
+        assert_eq!(cause(7.3), "banana");
+        for bad in ["", "file\tkind\tends\n", "file\tstart\tend\tword\na.wav\tx\t1\tw\n", "file\tstart\tend\tword\na.wav\t1\t2\n"] {
+            assert!(parse_contents(p, bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

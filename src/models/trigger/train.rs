@@ -395,7 +395,7 @@ mod tests {
     fn banks() -> (Bank, Bank) {
         let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
         let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
-        let b = Bank { positives: vec![chirp], negatives: vec![hum], backgrounds: vec![] };
+        let b = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], backgrounds: vec![] };
         (b.clone(), b)
     }
 
