@@ -108,6 +108,33 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Run one detector for hours over a held-out stream, never resetting it: recall and false
+    /// accepts per segment, and how far it strays from a fresh detector at each segment's start.
+    Drift {
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        detector: DetectorArgs,
+        #[arg(long, default_value = "activate")]
+        word: String,
+        #[arg(long, default_value_t = 3.0)]
+        hours: f64,
+        #[arg(long, default_value_t = 30.0)]
+        segment_minutes: f64,
+        /// Seconds the fresh detector runs before it is compared
+        #[arg(long, default_value_t = 3.0)]
+        warm_seconds: f64,
+        #[arg(long, default_value_t = 2)]
+        seed: u64,
+        #[arg(long, default_value = SPEECH_COMMANDS)]
+        speech_commands: PathBuf,
+        #[arg(long, default_value = BACKGROUNDS)]
+        backgrounds: PathBuf,
+        #[arg(long, default_value = ".seqlab-cache/tts")]
+        cache: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Streaming speed on one thread, in multiples of real time.
     Bench {
         #[arg(long)]
@@ -266,6 +293,41 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             println!(
                 "streamed {:.0} s of audio in {:.2} s: {:.0}x real time on one thread (spectrogram alone {:.0}x)",
                 r.audio_seconds, r.compute_seconds, r.realtime_factor, r.spectrogram_only_realtime_factor
+            );
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+            Ok(())
+        }
+        Action::Drift { model, detector, word, hours, segment_minutes, warm_seconds, seed, speech_commands, backgrounds, cache, json } => {
+            if !(hours > 0.0 && hours <= 24.0) || !(segment_minutes >= 1.0 / 6.0 && segment_minutes <= hours * 60.0) {
+                anyhow::bail!("drift: --hours in (0, 24], --segment-minutes from 1/6 (one 10-s piece) to the whole run");
+            }
+            let net = trigger::load_model(model.as_deref())?;
+            let bar = progress::bar(0);
+            bar.set_message("synthesising held-out voices");
+            let sources = (existing(speech_commands, "Speech Commands"), existing(backgrounds, "background"));
+            let bank = run::held_out_bank(&word, 200, 400, seed, sources, &cache, 2)?;
+            bar.set_message("streaming");
+            let pieces = (hours * 360.0).round().max(1.0) as usize;
+            let per_segment = (segment_minutes * 6.0).round().max(1.0) as usize;
+            let r = run::drift(&net, &detector.config(), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k), |d, t| {
+                bar.set_length(t as u64);
+                bar.set_position(d as u64);
+            })?;
+            bar.finish_and_clear();
+            println!("{:>8}  {:>6}  {:>11}  {:>13}  {:>22}", "minutes", "recall", "words", "false accepts", "|p - fresh p| max/mean");
+            for g in &r.segments {
+                let diff = match (g.max_abs_diff, g.mean_abs_diff) {
+                    (Some(m), Some(a)) => format!("{m:.2e} / {a:.2e}"),
+                    _ => "(start)".to_string(),
+                };
+                let recall = if g.positives == 0 { "-".to_string() } else { format!("{:.3}", g.hits as f64 / g.positives as f64) };
+                println!("{:>8.0}  {recall:>6}  {:>5} of {:>3}  {:>13}  {diff:>22}", g.start_minutes, g.hits, g.positives, g.false_accepts);
+            }
+            println!(
+                "{:.1} h without a reset: recall {:.3}, {:.1} false accepts per hour; the carried state never strays more than {:.2e} from a fresh detector's {warm_seconds} s after it starts",
+                r.hours, r.recall, r.false_accepts_per_hour, r.max_abs_diff
             );
             if json {
                 println!("{}", serde_json::to_string(&r)?);

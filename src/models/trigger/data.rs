@@ -563,7 +563,6 @@ mod tests {
         }
     }
 
-    #[test]
     /// The negatives never say the word itself: none for "activate" (which the list holds
     /// only inside longer words) and, for a custom word that the list holds as a phrase's
     /// token ("cat" in "the cat sat"), neither the word nor the phrase.

@@ -91,6 +91,8 @@ pub struct FileScore {
     pub latencies: Vec<f64>,
     /// When each false accept happened, in seconds.
     pub false_accept_times: Vec<f64>,
+    /// The ends that were found, in time order.
+    pub hit_ends: Vec<f64>,
 }
 
 /// Matches detections to ends in time order: each end takes the earliest unused detection in
@@ -105,6 +107,7 @@ pub fn score(detections: &[f64], ends: &[f64]) -> FileScore {
             used[i] = true;
             s.hits += 1;
             s.latencies.push(detections[i] - e);
+            s.hit_ends.push(e);
         }
     }
     s.false_accept_times = detections.iter().zip(&used).filter(|(_, u)| !**u).map(|(t, _)| *t).collect();
@@ -153,6 +156,7 @@ mod tests {
         assert_eq!((s.hits, s.positives, s.false_accepts), (1, 2, 3));
         assert!((s.latencies[0] + 0.2).abs() < 1e-12);
         assert_eq!(s.false_accept_times, [1.5, 6.2, 9.0]);
+        assert_eq!(s.hit_ends, [1.0]);
         assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
         assert_eq!(quantile(&[0.0, 10.0], 0.95), Some(9.5));
         assert_eq!(quantile(&[], 0.5), None);
