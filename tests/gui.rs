@@ -210,23 +210,23 @@ fn jazz_panel_generates_and_saves_midi_and_wav() {
     assert!(std::fs::metadata(&wav).unwrap().len() > 44);
 }
 
-/// Both shipped Emojify models answer for the typed sentence with five probabilities,
+/// The three shipped Emojify models answer for the typed sentence with five probabilities,
 /// unknown words are marked, clicking an example updates the answer, and an empty
 /// sentence shows its error instead of an emoji.
 #[test]
-fn emojify_panel_shows_both_models_and_marks_unknown_words() {
+fn emojify_panel_shows_all_models_and_marks_unknown_words() {
     let mut harness = panel_harness(EmojifyPanel::new().with_input("we had pasta qwzx for dinner"));
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("cannot load").is_none(), "the shipped models must load");
     let results = harness.state().results().to_vec();
-    assert_eq!(results.len(), 2);
+    assert_eq!(results.len(), 3);
     for (v, r) in &results {
         let p = r.as_ref().unwrap_or_else(|e| panic!("{v}: {e}"));
         assert!((p.probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         assert_eq!(p.unknown, ["qwzx"]);
     }
     assert!(harness.query_by_label_contains("unknown words (skipped): qwzx").is_some());
-    assert!(harness.query_by_label("V1").is_some() && harness.query_by_label("V2").is_some());
+    assert!(harness.query_by_label("V1").is_some() && harness.query_by_label("V2").is_some() && harness.query_by_label("V3").is_some());
 
     harness.get_by_label("let's play ball tonight").click();
     harness.run_steps(2);
@@ -235,7 +235,7 @@ fn emojify_panel_shows_both_models_and_marks_unknown_words() {
 
     let mut harness = panel_harness(EmojifyPanel::new().with_input("  ?! "));
     harness.run_steps(2);
-    assert_eq!(harness.query_all_by_label_contains("no words").count(), 2);
+    assert_eq!(harness.query_all_by_label_contains("no words").count(), 3);
 }
 
 /// The Words panel answers from the shipped vectors as the user types: neighbours of a

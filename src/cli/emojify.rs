@@ -25,10 +25,11 @@ pub struct EmojifyArgs {
 /// Which model and which vectors.
 #[derive(Args, Clone)]
 pub struct Using {
-    /// v1 (mean of word vectors -> softmax) or v2 (two LSTM layers)
-    #[arg(long, default_value = "v1")]
+    /// v1 (mean of word vectors -> softmax), v2 (two LSTM layers) or v3 (mean, negated mean
+    /// and max of the vectors -> hidden layer, plus a bag of words)
+    #[arg(long, default_value = "v3")]
     pub model: Version,
-    /// A weights file (its own kind, v1 or v2, decides the network) [default: the shipped model of --model]
+    /// A weights file (its own kind, v1, v2 or v3, decides the network) [default: the shipped model of --model]
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Word vectors (seqlab .safetensors, GloVe or word2vec text) [default: the shipped ones]
@@ -48,8 +49,8 @@ pub enum Action {
     },
     /// Train a model (defaults reproduce the shipped one of --model).
     Train {
-        /// v1 or v2
-        #[arg(long, default_value = "v1")]
+        /// v1, v2 or v3
+        #[arg(long, default_value = "v3")]
         model: Version,
         /// The course's training sentences
         #[arg(long, default_value = "../shared/data/emojify/train_emoji.csv")]
@@ -62,23 +63,32 @@ pub enum Action {
         dev: PathBuf,
         #[arg(long)]
         vectors: Option<PathBuf>,
-        /// [default: 300 for v1, 60 for v2]
+        /// [default: 300 for v1, 60 for v2, 150 for v3]
         #[arg(long)]
         epochs: Option<usize>,
         #[arg(long, default_value_t = 32)]
         batch: usize,
-        /// [default: 0.01 for v1, 0.002 for v2]
+        /// [default: 0.01 for v1, 0.002 for v2, 0.005 for v3]
         #[arg(long)]
         lr: Option<f64>,
-        /// LSTM units (v2)
-        #[arg(long, default_value_t = 128)]
-        hidden: usize,
-        /// Dropout rate after each LSTM layer (v2)
-        #[arg(long, default_value_t = 0.5)]
-        dropout: f64,
+        /// LSTM units (v2), hidden units (v3) [default: 128 for v2, 64 for v3]
+        #[arg(long)]
+        hidden: Option<usize>,
+        /// Dropout rate after each LSTM layer (v2), after the hidden layer (v3) [default: 0.5 for v2, 0.3 for v3]
+        #[arg(long)]
+        dropout: Option<f64>,
+        /// L2 penalty on v3's dense weights [default: 0.001]
+        #[arg(long)]
+        l2: Option<f64>,
+        /// L2 penalty on v3's bag-of-words table [default: 0.0001]
+        #[arg(long)]
+        bow_l2: Option<f64>,
+        /// Only cross-validate with K folds on the training sentences (nothing is saved)
+        #[arg(long, value_name = "K")]
+        cv: Option<usize>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Scale word vectors to unit length before use [default: true for v1, false for v2]
+        /// Scale word vectors to unit length before use [default: true for v1 and v3, false for v2]
         #[arg(long)]
         unit_vectors: Option<bool>,
         /// [default: assets/emojify_v1.safetensors or assets/emojify_v2.safetensors]
@@ -90,15 +100,25 @@ pub enum Action {
 pub fn run(args: EmojifyArgs) -> anyhow::Result<()> {
     match (args.action, args.sentence) {
         (Some(Action::Eval { file, using, json }), _) => eval(&file, &using, json),
-        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, seed, unit_vectors, out }), _) => {
+        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, l2, bow_l2, cv, seed, unit_vectors, out }), _) => {
             let mut cfg = TrainConfig::default_for(model);
             cfg.epochs = epochs.unwrap_or(cfg.epochs);
             cfg.lr = lr.unwrap_or(cfg.lr);
             cfg.batch = batch;
             cfg.seed = seed;
             cfg.unit_vectors = unit_vectors.unwrap_or(cfg.unit_vectors);
-            if model == Version::V2 {
-                (cfg.net.hidden, cfg.net.dropout) = (hidden, dropout);
+            if model != Version::V1 {
+                cfg.net.hidden = hidden.unwrap_or(cfg.net.hidden);
+                cfg.net.dropout = dropout.unwrap_or(cfg.net.dropout);
+            }
+            if model == Version::V3 {
+                cfg.net.l2 = l2.unwrap_or(cfg.net.l2);
+                cfg.net.bow_l2 = bow_l2.unwrap_or(cfg.net.bow_l2);
+            }
+            // settings are refused before any file is read
+            cfg.check()?;
+            if let Some(k) = cv {
+                return cross_validate(&cfg, &data, &extra, vectors.as_deref(), k);
             }
             let out = out.unwrap_or_else(|| PathBuf::from(format!("assets/emojify_{model}.safetensors")));
             train(&cfg, &data, &extra, &dev, vectors.as_deref(), &out)
@@ -138,14 +158,14 @@ fn eval(file: &Path, using: &Using, json: bool) -> anyhow::Result<()> {
     let v = vectors(using.vectors.as_deref())?;
     let model = emojify::load_model(using.model, using.weights.as_deref(), &v)?;
     let e = etrain::evaluate(&model, &v, &examples)?;
-    print_eval(&e, using.model);
+    print_eval(&e, model.version());
     if json {
         let line = serde_json::json!({
             "accuracy": e.accuracy,
             "n": e.n,
             "correct": e.correct,
             "unreadable": e.unreadable.len(),
-            "model": using.model.to_string(),
+            "model": model.version().to_string(),
             "confusion": e.confusion,
         });
         println!("{line}");
@@ -184,12 +204,34 @@ fn optional(path: &Path) -> Option<&Path> {
     (path.as_os_str() != "none").then_some(path)
 }
 
-fn train(cfg: &TrainConfig, data_path: &Path, extra: &Path, dev: &Path, vectors_path: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+/// The course's training sentences and the extra ones, and how many came from the course.
+fn training_set(data_path: &Path, extra: &Path) -> anyhow::Result<(Vec<data::Example>, usize)> {
     let mut examples = read_examples(data_path).context("the course's training sentences (--data)")?;
     let course = examples.len();
     if let Some(p) = optional(extra) {
         examples.extend(read_examples(p).context("the extra training sentences (--extra)")?);
     }
+    Ok((examples, course))
+}
+
+fn cross_validate(cfg: &TrainConfig, data_path: &Path, extra: &Path, vectors_path: Option<&Path>, k: usize) -> anyhow::Result<()> {
+    let (examples, _) = training_set(data_path, extra)?;
+    let v = vectors(vectors_path)?;
+    println!("{k}-fold cross-validation of {} on {} sentences", cfg.net.version, examples.len());
+    let bar = super::progress::bar(k as u64);
+    let acc = etrain::cross_validate(cfg, &v, &examples, k, |fold, e| {
+        bar.set_position(fold as u64 + 1);
+        bar.println(format!("fold {}: {:.2}% of {}", fold + 1, 100.0 * e.accuracy, e.n));
+    })?;
+    bar.finish_and_clear();
+    let mean = acc.iter().sum::<f64>() / acc.len() as f64;
+    println!("mean accuracy {:.2}%", 100.0 * mean);
+    println!("{}", serde_json::json!({ "cv_accuracy": mean, "folds": acc, "model": cfg.net.version.to_string(), "n": examples.len() }));
+    Ok(())
+}
+
+fn train(cfg: &TrainConfig, data_path: &Path, extra: &Path, dev: &Path, vectors_path: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    let (examples, course) = training_set(data_path, extra)?;
     let dev = match optional(dev) {
         Some(p) => Some(read_examples(p).context("the development set (--dev)")?),
         None => None,

@@ -1,6 +1,6 @@
-//! Emojify: type a sentence and watch both models' emoji and probabilities change.
+//! Emojify: type a sentence and watch the three models' emoji and probabilities change.
 //!
-//! A prediction is microseconds (V1) to a millisecond (V2, a short sentence), so it runs
+//! A prediction is microseconds (V1, V3) to a millisecond (V2, a short sentence), so it runs
 //! in the frame after each edit. The vectors and models load on the panel's first frame,
 //! not when the window opens, so the other labs start at once.
 
@@ -17,7 +17,7 @@ const EXAMPLES: [&str; 6] =
 
 const UNKNOWN: Color32 = Color32::from_rgb(200, 120, 0);
 
-/// Loaded vectors and the two models, or why not.
+/// Loaded vectors and the models, or why not.
 pub struct Loaded {
     pub vectors: WordVectors,
     pub models: Vec<(Version, Result<Emojifier, String>)>,
@@ -60,7 +60,7 @@ impl EmojifyPanel {
 
     fn load() -> Result<Loaded, String> {
         let vectors = load_vectors(None).map_err(|e| format!("cannot load the shipped word vectors: {e}"))?;
-        let models = [Version::V1, Version::V2]
+        let models = Version::ALL
             .into_iter()
             .map(|v| (v, emojify::load_model(v, None, &vectors).map_err(|e| format!("cannot load the shipped {v} model: {e}"))))
             .collect();
@@ -89,7 +89,10 @@ impl Panel for EmojifyPanel {
 
     fn ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("A sentence to an emoji");
-        ui.label("V1 averages the word vectors and applies a softmax; V2 reads them in order with two LSTM layers.");
+        ui.label(
+            "V1 averages the word vectors and applies a softmax; V2 reads them in order with two LSTM layers; \
+             V3 adds the vectors' maximum, a separate mean for words after a negation, a hidden layer and a bag of words.",
+        );
         let loaded = self.loaded.get_or_insert_with(Self::load);
         let l = match loaded {
             Ok(l) => l,

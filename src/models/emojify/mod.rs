@@ -85,18 +85,47 @@ pub struct Encoded {
 /// Tokenises `sentence` with the words lab's tokeniser and looks each word up; see the
 /// module documentation for empty, unknown-only and over-long sentences.
 pub fn encode(vectors: &WordVectors, sentence: &str) -> Result<Encoded, EmojifyError> {
+    encode_marked(vectors, sentence, false)
+}
+
+/// Whether `word` turns the meaning of what follows around ("not happy", "didn't win").
+/// Apostrophe-less chat spellings count too ("dont", "cant").
+pub fn is_negator(word: &str) -> bool {
+    matches!(
+        word,
+        "not" | "no" | "never" | "nothing" | "nobody" | "none" | "nor" | "neither" | "cannot" | "without" | "hardly" | "barely"
+            | "dont" | "cant" | "wont" | "didnt" | "doesnt" | "isnt" | "wasnt" | "arent" | "werent" | "couldnt" | "wouldnt"
+            | "shouldnt" | "aint" | "havent" | "hasnt"
+    ) || word.ends_with("n't")
+}
+
+/// [`encode`], and with `mark` the words in a negation's scope get id `V + i` instead of `i`
+/// (V = the vectors' vocabulary size). The scope runs from after a negator (see
+/// [`is_negator`]) to the next punctuation mark or "but": a sentence's clause, the usual
+/// choice in sentiment work, since the words lab's tokeniser keeps the punctuation.
+pub fn encode_marked(vectors: &WordVectors, sentence: &str, mark: bool) -> Result<Encoded, EmojifyError> {
     let (mut ids, mut unknown, mut words) = (Vec::new(), Vec::new(), 0usize);
+    let mut negated = false;
+    let v = vectors.len();
     for_each_token(sentence, &mut String::new(), |tok, kind| {
         if kind != Kind::Word {
+            negated = false;
             return;
         }
         words += 1;
         if words > MAX_WORDS {
             return;
         }
+        // "but" closes the scope and is itself read plainly
+        if tok == "but" {
+            negated = false;
+        }
         match vectors.index_of(tok) {
-            Some(i) => ids.push(i),
+            Some(i) => ids.push(if mark && negated { v + i } else { i }),
             None => unknown.push(tok.to_string()),
+        }
+        if is_negator(tok) {
+            negated = true;
         }
     });
     if words > MAX_WORDS {
@@ -133,12 +162,14 @@ pub fn fingerprint(vectors: &WordVectors) -> String {
 
 static SHIPPED_V1: &[u8] = include_bytes!("../../../assets/emojify_v1.safetensors");
 static SHIPPED_V2: &[u8] = include_bytes!("../../../assets/emojify_v2.safetensors");
+static SHIPPED_V3: &[u8] = include_bytes!("../../../assets/emojify_v3.safetensors");
 
 /// The model at `path`, or the shipped one of `version`, reading words from `vectors`.
 pub fn load_model(version: Version, path: Option<&Path>, vectors: &WordVectors) -> Result<Emojifier, EmojifyError> {
     let (name, bytes) = match version {
         Version::V1 => ("emojify_v1.safetensors", SHIPPED_V1),
         Version::V2 => ("emojify_v2.safetensors", SHIPPED_V2),
+        Version::V3 => ("emojify_v3.safetensors", SHIPPED_V3),
     };
     let w = Weights::read_or_shipped(path, name, bytes)?;
     Emojifier::from_weights(&w, vectors)
@@ -183,6 +214,26 @@ pub(crate) mod tests {
         assert!(matches!(encode(&v, &long), Err(EmojifyError::TooLong { .. })));
         let ok = "love ".repeat(MAX_WORDS);
         assert_eq!(encode(&v, &ok).unwrap().ids.len(), MAX_WORDS);
+    }
+
+    /// Tiny vocabulary V = 6 (love ball happy sad food i) plus "not" = 6, "but" = 7:
+    /// "i am not happy, i love food" -> i(5), not(6) plain, happy negated 8 + 2 = 10, the
+    /// comma ends the scope, i love food plain; "not sad but happy" -> not, sad 8 + 3, but, happy.
+    #[test]
+    fn negation_scope_marks_ids() {
+        let mut words: Vec<String> = tiny().words().to_vec();
+        words.extend(["not".to_string(), "but".to_string()]);
+        let mut m = tiny().matrix().to_owned();
+        m.push_row(ndarray::array![0.2, 0.2].view()).unwrap();
+        m.push_row(ndarray::array![0.3, 0.1].view()).unwrap();
+        let v = WordVectors::new(words, m).unwrap();
+        let e = encode_marked(&v, "I am not happy, I love food", true).unwrap();
+        assert_eq!(e.ids, [5, 6, 10, 5, 0, 4]);
+        assert_eq!(e.unknown, ["am"]);
+        assert_eq!(encode_marked(&v, "not sad but happy", true).unwrap().ids, [6, 11, 7, 2]);
+        assert_eq!(encode_marked(&v, "I don't love food", true).unwrap().ids, [5, 8, 12]);
+        assert_eq!(encode(&v, "I don't love food").unwrap().ids, [5, 0, 4], "unmarked as before");
+        assert!(is_negator("wasn't") && is_negator("never") && !is_negator("note"));
     }
 
     #[test]

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use ndarray::{Array2, Array3, ArrayView2, Axis};
 
-use super::{EmojifyError, LABELS, NUM_CLASSES, encode, fingerprint};
+use super::{EmojifyError, LABELS, NUM_CLASSES, encode_marked, fingerprint};
 use crate::models::words::WordVectors;
-use crate::nn::activation::softmax_rows;
+use crate::nn::activation::{Activation, softmax_rows};
 use crate::nn::cell::{Cell, State};
 use crate::nn::loss::softmax_cross_entropy;
 use crate::nn::param::join;
@@ -19,6 +19,7 @@ use crate::nn::{Dense, Dropout, Embedding, Lstm, Module, NnError, ParamMut, Recu
 pub enum Version {
     V1,
     V2,
+    V3,
 }
 
 impl Version {
@@ -26,7 +27,16 @@ impl Version {
         match self {
             Version::V1 => "emojify-v1",
             Version::V2 => "emojify-v2",
+            Version::V3 => "emojify-v3",
         }
+    }
+
+    /// Every network, in panel order.
+    pub const ALL: [Version; 3] = [Version::V1, Version::V2, Version::V3];
+
+    /// Whether the network reads words in a negation's scope apart (see [`super::encode_marked`]).
+    pub fn marks_negation(self) -> bool {
+        self == Version::V3
     }
 }
 
@@ -36,14 +46,19 @@ impl std::str::FromStr for Version {
         match s.to_ascii_lowercase().as_str() {
             "v1" | "1" => Ok(Version::V1),
             "v2" | "2" => Ok(Version::V2),
-            _ => Err(format!("unknown model {s:?}: expected v1 or v2")),
+            "v3" | "3" => Ok(Version::V3),
+            _ => Err(format!("unknown model {s:?}: expected v1, v2 or v3")),
         }
     }
 }
 
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if *self == Version::V1 { "v1" } else { "v2" })
+        f.write_str(match self {
+            Version::V1 => "v1",
+            Version::V2 => "v2",
+            Version::V3 => "v3",
+        })
     }
 }
 
@@ -51,18 +66,26 @@ impl std::fmt::Display for Version {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NetConfig {
     pub version: Version,
-    /// LSTM units per layer (V2 only).
+    /// LSTM units per layer (V2), hidden units (V3).
     pub hidden: usize,
-    /// Dropout rate after each LSTM layer (V2 only).
+    /// Dropout rate after each LSTM layer (V2), after the hidden layer (V3).
     pub dropout: f64,
+    /// V3's L2 penalty on its two dense layers' weights (training only).
+    pub l2: f64,
+    /// V3's L2 penalty on its bag-of-words table (training only): it keeps per-word votes
+    /// small, so a word seen once in training cannot outvote the vectors.
+    pub bow_l2: f64,
 }
 
 impl NetConfig {
     pub fn v1() -> Self {
-        Self { version: Version::V1, hidden: 0, dropout: 0.0 }
+        Self { version: Version::V1, hidden: 0, dropout: 0.0, l2: 0.0, bow_l2: 0.0 }
     }
     pub fn v2() -> Self {
-        Self { version: Version::V2, hidden: 128, dropout: 0.5 }
+        Self { version: Version::V2, hidden: 128, dropout: 0.5, l2: 0.0, bow_l2: 0.0 }
+    }
+    pub fn v3() -> Self {
+        Self { version: Version::V3, hidden: 64, dropout: 0.3, l2: 1e-3, bow_l2: 1e-4 }
     }
 }
 
@@ -86,10 +109,28 @@ pub struct V2<F: Scalar> {
     pub out: Dense<F>,
 }
 
+/// V1 plus what a mean cannot see. Each sentence is ids [n] into the frozen table [V, D],
+/// an id `V + i` meaning word `i` inside a negation's scope (see [`super::encode_marked`]):
+/// features f: [B, 3D] = [mean of the plain words' vectors; mean of the negated words'
+/// vectors (0 when none); element-wise max over all words] -> `hid` Dense [3D, H] -> tanh
+/// h: [B, H] -> dropout -> `out` Dense [H, 5], plus a trainable bag of words, the mean over
+/// the sentence's words of `bow` rows (table [V, 5], starting at 0) -> logits: [B, 5].
+/// Training loss: mean cross-entropy + l2/2 (|W_hid|² + |W_out|²) + bow_l2/2 |bow|².
+pub struct V3<F: Scalar> {
+    pub emb: Embedding<F>,
+    pub bow: Embedding<F>,
+    pub hid: Dense<F>,
+    pub drop: Dropout,
+    pub out: Dense<F>,
+    pub l2: f64,
+    pub bow_l2: f64,
+}
+
 /// Either network; the unit training and prediction work on.
 pub enum Net<F: Scalar> {
     V1(Box<V1<F>>),
     V2(Box<V2<F>>),
+    V3(Box<V3<F>>),
 }
 
 /// A batch of id sequences padded time-major, longest first so the LSTM's mask rows are
@@ -150,6 +191,21 @@ impl<F: Scalar> Net<F> {
                     out: Dense::new(cfg.hidden, NUM_CLASSES, &mut rng),
                 }))
             }
+            Version::V3 => {
+                if cfg.hidden == 0 {
+                    return Err(NnError::Invalid("V3 needs at least one hidden unit".into()));
+                }
+                let v = emb.vocab_size();
+                Net::V3(Box::new(V3 {
+                    emb,
+                    bow: Embedding::from_table(Array2::zeros((v, NUM_CLASSES))),
+                    hid: Dense::new(3 * d, cfg.hidden, &mut rng),
+                    drop: Dropout::new(cfg.dropout, seed.wrapping_add(1))?,
+                    out: Dense::new(cfg.hidden, NUM_CLASSES, &mut rng),
+                    l2: cfg.l2,
+                    bow_l2: cfg.bow_l2,
+                }))
+            }
         })
     }
 
@@ -157,13 +213,15 @@ impl<F: Scalar> Net<F> {
         match self {
             Net::V1(_) => Version::V1,
             Net::V2(_) => Version::V2,
+            Net::V3(_) => Version::V3,
         }
     }
 
     pub fn config(&self) -> NetConfig {
         match self {
             Net::V1(_) => NetConfig::v1(),
-            Net::V2(n) => NetConfig { version: Version::V2, hidden: n.out.input_size(), dropout: n.drop1.rate() },
+            Net::V2(n) => NetConfig { hidden: n.out.input_size(), dropout: n.drop1.rate(), ..NetConfig::v2() },
+            Net::V3(n) => NetConfig { version: Version::V3, hidden: n.out.input_size(), dropout: n.drop.rate(), l2: n.l2, bow_l2: n.bow_l2 },
         }
     }
 
@@ -182,6 +240,10 @@ impl<F: Scalar> Net<F> {
                 let (h1, _, _) = n.lstm1.forward(SeqInput::Dense(x.view()), &zero(&n.lstm1), Some(p.mask.view()))?;
                 let (_, last, _) = n.lstm2.forward(SeqInput::Dense(h1.view()), &zero(&n.lstm2), Some(p.mask.view()))?;
                 Ok(unpack(n.out.apply(last.h.view()), &p.order))
+            }
+            Net::V3(n) => {
+                let h = Activation::Tanh.forward(n.hid.apply(v3_features(&n.emb, seqs)?.view()).view());
+                Ok(n.out.apply(h.view()) + bow_mean(&n.bow, n.emb.vocab_size(), seqs))
             }
         }
     }
@@ -225,6 +287,35 @@ impl<F: Scalar> Net<F> {
                 n.lstm1.backward(&c1, dh1.view(), None);
                 (lg.loss / b, count_right(logits.view(), &tgt))
             }
+            Net::V3(n) => {
+                let v = n.emb.vocab_size();
+                let f = v3_features(&n.emb, seqs)?;
+                let (z, hc) = n.hid.forward(f.view());
+                let h = Activation::Tanh.forward(z.view());
+                let (hd, dc) = n.drop.forward_train(h.view());
+                let (logits, oc) = n.out.forward(hd.view());
+                let logits = logits + bow_mean(&n.bow, v, seqs);
+                let lg = softmax_cross_entropy(logits.view(), targets, None)?;
+                let g = lg.dlogits / b;
+                // each word's row received 1/n of its sentence's logit gradient
+                for (s, grow) in seqs.iter().zip(g.rows()) {
+                    let share = F::one() / F::of(s.len() as f64);
+                    for &id in s.iter() {
+                        let mut r = n.bow.table.grad.row_mut(id % v);
+                        r.scaled_add(share, &grow);
+                    }
+                }
+                let dhd = n.out.backward(&oc, g.view());
+                let dh = n.drop.backward(&dc, dhd.view())?;
+                n.hid.backward(&hc, Activation::Tanh.backward(h.view(), dh.view()).view());
+                // L2: loss += λ/2 |W|², gradient += λ W
+                let mut penalty = F::zero();
+                for (p, lambda) in [(&mut n.hid.w, n.l2), (&mut n.out.w, n.l2)] {
+                    penalty += l2_term(&p.value.view().into_dyn(), &mut p.grad.view_mut().into_dyn(), lambda);
+                }
+                penalty += l2_term(&n.bow.table.value.view().into_dyn(), &mut n.bow.table.grad.view_mut().into_dyn(), n.bow_l2);
+                (lg.loss / b + penalty, count_right(logits.view(), targets))
+            }
         };
         Ok((loss, correct))
     }
@@ -259,6 +350,68 @@ fn mean_rows<F: Scalar>(emb: &Embedding<F>, seqs: &[&[usize]]) -> Result<Array2<
     Ok(x)
 }
 
+/// λ/2 |w|², adding λ w into `grad`.
+fn l2_term<F: Scalar>(w: &ndarray::ArrayViewD<F>, grad: &mut ndarray::ArrayViewMutD<F>, lambda: f64) -> F {
+    if lambda == 0.0 {
+        return F::zero();
+    }
+    let l = F::of(lambda);
+    grad.scaled_add(l, w);
+    F::of(lambda / 2.0) * w.iter().map(|&x| x * x).sum::<F>()
+}
+
+/// V3's features [B, 3D]: mean of plain words, mean of negated words (ids >= V), max of all.
+/// The table is frozen, so no backward is needed through them.
+fn v3_features<F: Scalar>(emb: &Embedding<F>, seqs: &[&[usize]]) -> Result<Array2<F>, NnError> {
+    let (v, d) = (emb.vocab_size(), emb.dim());
+    let table = &emb.table.value;
+    let mut x = Array2::zeros((seqs.len(), 3 * d));
+    for (mut row, s) in x.rows_mut().into_iter().zip(seqs) {
+        if s.is_empty() {
+            return Err(NnError::Invalid("an empty sentence reached the network".into()));
+        }
+        if let Some(&bad) = s.iter().find(|&&i| i >= 2 * v) {
+            return Err(NnError::Invalid(format!("token id {bad} outside a marked vocabulary of {}", 2 * v)));
+        }
+        let (mut plain, mut negated) = (0usize, 0usize);
+        row.slice_mut(ndarray::s![2 * d..]).fill(F::neg_infinity());
+        for &id in s.iter() {
+            let off = if id >= v {
+                negated += 1;
+                d
+            } else {
+                plain += 1;
+                0
+            };
+            let e = table.row(id % v);
+            for k in 0..d {
+                row[off + k] += e[k];
+                row[2 * d + k] = row[2 * d + k].max(e[k]);
+            }
+        }
+        for (range, count) in [(0..d, plain), (d..2 * d, negated)] {
+            if count > 0 {
+                let c = F::of(count as f64);
+                row.slice_mut(ndarray::s![range]).mapv_inplace(|a| a / c);
+            }
+        }
+    }
+    Ok(x)
+}
+
+/// The mean of each sentence's bag-of-words rows: [B, 5]. A negated word votes with its own row.
+fn bow_mean<F: Scalar>(bow: &Embedding<F>, v: usize, seqs: &[&[usize]]) -> Array2<F> {
+    let mut out = Array2::zeros((seqs.len(), bow.dim()));
+    for (mut row, s) in out.rows_mut().into_iter().zip(seqs) {
+        for &id in s.iter() {
+            row += &bow.table.value.row(id % v);
+        }
+        let n = F::of(s.len().max(1) as f64);
+        row.mapv_inplace(|a| a / n);
+    }
+    out
+}
+
 /// The packed ids as vectors: [T, B, D].
 fn embed<F: Scalar>(emb: &Embedding<F>, p: &Packed<F>, b: usize) -> Result<Array3<F>, NnError> {
     let flat = emb.forward(&p.ids)?;
@@ -273,6 +426,11 @@ impl<F: Scalar> Module<F> for Net<F> {
             Net::V2(n) => {
                 n.lstm1.visit(&join(prefix, "lstm1"), f);
                 n.lstm2.visit(&join(prefix, "lstm2"), f);
+                n.out.visit(&join(prefix, "out"), f);
+            }
+            Net::V3(n) => {
+                n.bow.visit(&join(prefix, "bow"), f);
+                n.hid.visit(&join(prefix, "hid"), f);
                 n.out.visit(&join(prefix, "out"), f);
             }
         }
@@ -315,9 +473,9 @@ pub const META_VOCAB: &str = "vectors_vocab";
 pub const META_DIM: &str = "vectors_dim";
 
 /// Metadata carried from a loaded file (the rest is rebuilt from the network and vectors).
-const KEPT_META: [&str; 12] = [
+const KEPT_META: [&str; 14] = [
     KIND_KEY, "unit_vectors", META_FINGERPRINT, META_VOCAB, META_DIM, "hidden", "dropout",
-    "epochs", "seed", "lr", "train_sentences", "dev_accuracy",
+    "epochs", "seed", "lr", "train_sentences", "dev_accuracy", "l2", "bow_l2",
 ];
 
 impl Emojifier {
@@ -330,6 +488,8 @@ impl Emojifier {
         let cfg = net.config();
         meta.insert("hidden".into(), cfg.hidden.to_string());
         meta.insert("dropout".into(), cfg.dropout.to_string());
+        meta.insert("l2".into(), cfg.l2.to_string());
+        meta.insert("bow_l2".into(), cfg.bow_l2.to_string());
         Self { net, meta, vocab: vectors.len() }
     }
 
@@ -343,7 +503,8 @@ impl Emojifier {
         let version = match kind {
             "emojify-v1" => Version::V1,
             "emojify-v2" => Version::V2,
-            _ => return Err(NnError::WrongKind { path: w.path().into(), expected: "emojify-v1 or emojify-v2".into(), found: kind.into() }.into()),
+            "emojify-v3" => Version::V3,
+            _ => return Err(NnError::WrongKind { path: w.path().into(), expected: "emojify-v1, emojify-v2 or emojify-v3".into(), found: kind.into() }.into()),
         };
         let mismatch = |reason: String| EmojifyError::VectorsMismatch { path: w.path().into(), reason };
         let (vocab, dim): (usize, usize) = (w.meta_parse(META_VOCAB)?, w.meta_parse(META_DIM)?);
@@ -356,7 +517,15 @@ impl Emojifier {
         }
         let cfg = match version {
             Version::V1 => NetConfig::v1(),
-            Version::V2 => NetConfig { version, hidden: w.meta_parse("hidden")?, dropout: w.meta_parse("dropout")? },
+            Version::V2 => NetConfig { hidden: w.meta_parse("hidden")?, dropout: w.meta_parse("dropout")?, ..NetConfig::v2() },
+            // the penalties only matter for training; a file without them still loads
+            Version::V3 => NetConfig {
+                hidden: w.meta_parse("hidden")?,
+                dropout: w.meta_parse("dropout")?,
+                l2: w.meta_parse("l2").unwrap_or(0.0),
+                bow_l2: w.meta_parse("bow_l2").unwrap_or(0.0),
+                ..NetConfig::v3()
+            },
         };
         let unit = w.meta("unit_vectors").is_ok_and(|v| v == "true");
         let mut net = Net::new(cfg, table(vectors, unit), 0)?;
@@ -381,7 +550,7 @@ impl Emojifier {
         if vectors.len() != self.vocab {
             return Err(EmojifyError::Invalid(format!("this model reads {} words of vectors, not {}", self.vocab, vectors.len())));
         }
-        let enc = encode(vectors, sentence)?;
+        let enc = encode_marked(vectors, sentence, self.version().marks_negation())?;
         let p = self.net.probs(&[&enc.ids])?;
         let mut probs = [0.0f32; NUM_CLASSES];
         probs.iter_mut().zip(p.row(0)).for_each(|(d, &s)| *d = s);
@@ -424,7 +593,7 @@ mod tests {
     fn gradients_match_central_differences() {
         let (seqs, tg) = batch();
         let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
-        for cfg in [NetConfig::v1(), NetConfig { version: Version::V2, hidden: 3, dropout: 0.0 }] {
+        for cfg in [NetConfig::v1(), NetConfig { hidden: 3, dropout: 0.0, ..NetConfig::v2() }] {
             let mut net = Net::<f64>::new(cfg, table64(), 7).unwrap();
             let report = check_params(&mut net, |n| {
                 n.zero_grad();
@@ -441,7 +610,7 @@ mod tests {
     fn v2_dropout_gradient() {
         let (seqs, tg) = batch();
         let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
-        let mut net = Net::<f64>::new(NetConfig { version: Version::V2, hidden: 3, dropout: 0.3 }, table64(), 3).unwrap();
+        let mut net = Net::<f64>::new(NetConfig { hidden: 3, dropout: 0.3, ..NetConfig::v2() }, table64(), 3).unwrap();
         let report = check_params(&mut net, |n| {
             if let Net::V2(v) = n {
                 v.drop1 = Dropout::new(0.3, 11).unwrap();
@@ -457,7 +626,7 @@ mod tests {
     /// with longer and shorter sentences, in any order.
     #[test]
     fn v2_batch_equals_single() {
-        let net = Net::<f64>::new(NetConfig { version: Version::V2, hidden: 4, dropout: 0.5 }, table64(), 1).unwrap();
+        let net = Net::<f64>::new(NetConfig { hidden: 4, dropout: 0.5, ..NetConfig::v2() }, table64(), 1).unwrap();
         let (seqs, _) = batch();
         let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
         let all = net.probs(&refs).unwrap();
@@ -470,10 +639,53 @@ mod tests {
         }
     }
 
+    /// V3 with negated words (ids >= V = 6), a non-zero bag of words and both penalties on,
+    /// so every term of its loss is checked; dropout is redrawn from the same seed each run.
+    #[test]
+    fn v3_gradients_match_central_differences() {
+        let seqs: Vec<Vec<usize>> = vec![vec![0, 5], vec![3, 7, 2, 10], vec![4], vec![2, 8, 6]];
+        let tg = [0, 3, 4, 2];
+        let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
+        for dropout in [0.0, 0.3] {
+            let cfg = NetConfig { hidden: 4, dropout, l2: 0.05, bow_l2: 0.2, ..NetConfig::v3() };
+            let mut net = Net::<f64>::new(cfg, table64(), 5).unwrap();
+            if let Net::V3(n) = &mut net {
+                let mut rng = crate::nn::seeded_rng(9);
+                n.bow.table.value = crate::nn::scalar::randn((6, NUM_CLASSES), 0.5, &mut rng);
+            }
+            let report = check_params(&mut net, |n| {
+                if let Net::V3(v) = n {
+                    v.drop = Dropout::new(dropout, 11).unwrap();
+                }
+                n.zero_grad();
+                n.train_batch(&refs, &tg).unwrap().0
+            });
+            assert!(report.max_rel_error < 1e-6, "dropout {dropout}: {report:?}");
+            assert!(report.checked > 0);
+        }
+    }
+
+    /// V3's features by hand on the tiny table (V = 6): "love not sad" as ids [0, 6 + 3]:
+    /// plain mean = love = (1, 0); negated mean = sad = (0, -1); max = (max(1, 0), max(0, -1))
+    /// = (1, 0). "food" alone: (0.7, 0.7), no negated words (0, 0), max (0.7, 0.7).
+    #[test]
+    fn v3_features_golden() {
+        let emb = Embedding::from_table(table64()).frozen();
+        let f = v3_features(&emb, &[&[0, 9], &[4]]).unwrap();
+        let want = [[1.0, 0.0, 0.0, -1.0, 1.0, 0.0], [0.7, 0.7, 0.0, 0.0, 0.7, 0.7]];
+        for (row, w) in f.rows().into_iter().zip(want) {
+            for (a, b) in row.iter().zip(w) {
+                assert!((a - b).abs() < 1e-6, "{f}");
+            }
+        }
+        assert!(v3_features(&emb, &[&[12]]).is_err(), "ids past 2V are refused");
+        assert!(v3_features(&emb, &[&[]]).is_err());
+    }
+
     #[test]
     fn learns_a_toy_task_and_round_trips() {
         let v = tiny();
-        for cfg in [NetConfig::v1(), NetConfig { version: Version::V2, hidden: 8, dropout: 0.0 }] {
+        for cfg in [NetConfig::v1(), NetConfig { hidden: 8, dropout: 0.0, ..NetConfig::v2() }, NetConfig { hidden: 8, dropout: 0.0, ..NetConfig::v3() }] {
             let mut net = Net::<f32>::new(cfg, v.matrix().to_owned(), 0).unwrap();
             let seqs: Vec<Vec<usize>> = vec![vec![0], vec![1], vec![2], vec![3], vec![4], vec![5, 0], vec![5, 3]];
             let tg = vec![0, 1, 2, 3, 4, 0, 3];

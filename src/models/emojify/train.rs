@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 
 use super::data::Example;
 use super::model::{Emojifier, Net, NetConfig, Version, argmax, table};
-use super::{EmojifyError, NUM_CLASSES, encode};
+use super::{EmojifyError, NUM_CLASSES, encode_marked};
 use crate::models::words::WordVectors;
 use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
 use crate::nn::{Module, seeded_rng};
@@ -32,10 +32,12 @@ impl TrainConfig {
         match version {
             Version::V1 => Self { net: NetConfig::v1(), epochs: 300, batch: 32, lr: 0.01, seed: 0, unit_vectors: true },
             Version::V2 => Self { net: NetConfig::v2(), epochs: 60, batch: 32, lr: 0.002, seed: 0, unit_vectors: false },
+            Version::V3 => Self { net: NetConfig::v3(), epochs: 150, batch: 32, lr: 0.005, seed: 0, unit_vectors: true },
         }
     }
 
-    fn check(&self) -> Result<(), EmojifyError> {
+    /// Refuses absurd settings before any data is read or any work is done.
+    pub fn check(&self) -> Result<(), EmojifyError> {
         if self.epochs == 0 || self.epochs > 100_000 {
             return Err(EmojifyError::Invalid(format!("epochs must be 1..=100000, got {}", self.epochs)));
         }
@@ -45,8 +47,13 @@ impl TrainConfig {
         if !(self.lr > 0.0 && self.lr <= 10.0) {
             return Err(EmojifyError::Invalid(format!("learning rate must be in (0, 10], got {}", self.lr)));
         }
-        if self.net.version == Version::V2 && (self.net.hidden == 0 || self.net.hidden > 4096) {
+        if self.net.version != Version::V1 && (self.net.hidden == 0 || self.net.hidden > 4096) {
             return Err(EmojifyError::Invalid(format!("hidden must be 1..=4096, got {}", self.net.hidden)));
+        }
+        for (name, x) in [("l2", self.net.l2), ("bow-l2", self.net.bow_l2)] {
+            if !(0.0..=100.0).contains(&x) {
+                return Err(EmojifyError::Invalid(format!("{name} must be in [0, 100], got {x}")));
+            }
         }
         Ok(())
     }
@@ -69,10 +76,11 @@ pub struct Prepared {
     pub unknown: HashMap<String, usize>,
 }
 
-pub fn prepare(vectors: &WordVectors, examples: &[Example]) -> Prepared {
+/// `mark`: negated words get ids past the vocabulary (V3, see [`encode_marked`]).
+pub fn prepare(vectors: &WordVectors, examples: &[Example], mark: bool) -> Prepared {
     let mut p = Prepared { seqs: Vec::new(), labels: Vec::new(), skipped: Vec::new(), unknown: HashMap::new() };
     for e in examples {
-        match encode(vectors, &e.sentence) {
+        match encode_marked(vectors, &e.sentence, mark) {
             Ok(enc) => {
                 for w in enc.unknown {
                     *p.unknown.entry(w).or_default() += 1;
@@ -103,7 +111,7 @@ pub fn train(
     mut on_epoch: impl FnMut(&EpochReport) -> bool,
 ) -> Result<(Emojifier, Prepared), EmojifyError> {
     cfg.check()?;
-    let data = prepare(vectors, train);
+    let data = prepare(vectors, train, cfg.net.version.marks_negation());
     if data.seqs.is_empty() {
         return Err(EmojifyError::Invalid("no training sentence has a word the vectors know".into()));
     }
@@ -177,7 +185,7 @@ pub fn evaluate(model: &Emojifier, vectors: &WordVectors, examples: &[Example]) 
         mistakes: Vec::new(),
         unknown: Vec::new(),
     };
-    let data = prepare(vectors, examples);
+    let data = prepare(vectors, examples, model.version().marks_negation());
     e.unreadable = data.skipped;
     let mut unknown: Vec<(String, usize)> = data.unknown.into_iter().collect();
     unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -200,6 +208,34 @@ pub fn evaluate(model: &Emojifier, vectors: &WordVectors, examples: &[Example]) 
     Ok(e)
 }
 
+/// K-fold cross-validation on the training sentences (folds from a seeded shuffle): the
+/// accuracy on each held-out fold, for choosing settings without touching any eval file.
+pub fn cross_validate(
+    cfg: &TrainConfig,
+    vectors: &WordVectors,
+    examples: &[Example],
+    k: usize,
+    mut on_fold: impl FnMut(usize, &Eval),
+) -> Result<Vec<f64>, EmojifyError> {
+    if k < 2 || k > examples.len() {
+        return Err(EmojifyError::Invalid(format!("cross-validation needs 2..={} folds, got {k}", examples.len())));
+    }
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.shuffle(&mut seeded_rng(cfg.seed.wrapping_add(200)));
+    let mut out = Vec::with_capacity(k);
+    for fold in 0..k {
+        let (mut fit, mut held) = (Vec::new(), Vec::new());
+        for (pos, &i) in order.iter().enumerate() {
+            if pos % k == fold { held.push(examples[i].clone()) } else { fit.push(examples[i].clone()) }
+        }
+        let (model, _) = train(cfg, vectors, &fit, None, |_| true)?;
+        let e = evaluate(&model, vectors, &held)?;
+        on_fold(fold, &e);
+        out.push(e.accuracy);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,7 +249,7 @@ mod tests {
     fn trains_evaluates_and_reports() {
         let v = tiny();
         let train_set = vec![ex("love", 0), ex("ball", 1), ex("happy", 2), ex("sad", 3), ex("food", 4), ex("i love", 0), ex("zzz", 1)];
-        for version in [Version::V1, Version::V2] {
+        for version in Version::ALL {
             let mut cfg = TrainConfig::default_for(version);
             cfg.epochs = 150;
             cfg.net.hidden = 8;
@@ -261,5 +297,34 @@ mod tests {
         }
         let cfg = TrainConfig::default_for(Version::V1);
         assert!(train(&cfg, &v, &[ex("zzz", 1)], None, |_| true).is_err());
+        let v3: [fn(&mut TrainConfig); 5] = [
+            |c| c.net.hidden = 0,
+            |c| c.net.l2 = -1.0,
+            |c| c.net.bow_l2 = f64::NAN,
+            |c| c.net.bow_l2 = 1e9,
+            |c| c.net.l2 = f64::INFINITY,
+        ];
+        for f in v3 {
+            let mut cfg = TrainConfig::default_for(Version::V3);
+            f(&mut cfg);
+            assert!(matches!(train(&cfg, &v, &set, None, |_| true), Err(EmojifyError::Invalid(_))));
+        }
+    }
+
+    /// 2-fold cross-validation of 6 sentences fits two models on 3 each and scores the
+    /// other 3; fewer than 2 folds or more folds than sentences are errors, not a hang.
+    #[test]
+    fn cross_validation_folds_and_bad_k() {
+        let v = tiny();
+        let set = vec![ex("love", 0), ex("ball", 1), ex("happy", 2), ex("sad", 3), ex("food", 4), ex("i love", 0)];
+        let mut cfg = TrainConfig::default_for(Version::V3);
+        (cfg.epochs, cfg.net.hidden) = (2, 4);
+        let mut seen = 0;
+        let acc = cross_validate(&cfg, &v, &set, 2, |_, e| seen += e.n).unwrap();
+        assert_eq!((acc.len(), seen), (2, 6));
+        assert!(acc.iter().all(|a| (0.0..=1.0).contains(a)));
+        for k in [0, 1, 7] {
+            assert!(matches!(cross_validate(&cfg, &v, &set, k, |_, _| {}), Err(EmojifyError::Invalid(_))), "k = {k}");
+        }
     }
 }
