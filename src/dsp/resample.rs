@@ -25,11 +25,31 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, DspError> {
     if from == to || x.is_empty() {
         return Ok(x.to_vec());
     }
+    let out_len = ((x.len() as u64 * to as u64).div_ceil(from as u64)) as usize;
+    if to as u64 / gcd(from as u64, to as u64) > out_len as u64 {
+        // A ratio with more phases than outputs (16 kHz -> 17,231 Hz for one clip): a
+        // table would cost more kernel evaluations than it saves.
+        return Ok(direct(x, from, to, out_len));
+    }
+    let taps = Taps::new(from, to);
+    let mut out = Vec::with_capacity(out_len);
+    for n in 0..out_len as u64 {
+        let pos = n * taps.down;
+        let (whole, phase) = ((pos / taps.up) as i64, (pos % taps.up) as usize);
+        let first = whole - taps.reach;
+        // Inputs outside the signal are silence.
+        let (lo, hi) = (first.max(0), (first + taps.width as i64).min(x.len() as i64));
+        let t = &taps.taps[phase * taps.width..(phase + 1) * taps.width];
+        let acc: f32 = if lo < hi { x[lo as usize..hi as usize].iter().zip(&t[(lo - first) as usize..]).map(|(a, b)| a * b).sum() } else { 0.0 };
+        out.push(acc);
+    }
+    Ok(out)
+}
+
+/// [`resample`] evaluating the kernel at every tap of every output.
+fn direct(x: &[f32], from: u32, to: u32, out_len: usize) -> Vec<f32> {
     let (from_u, to_u) = (from as u64, to as u64);
-    let out_len = ((x.len() as u64 * to_u).div_ceil(from_u)) as usize;
-    let cutoff = 0.95 * 0.5 * from.min(to) as f64; // Hz
-    let scale = 2.0 * cutoff / from as f64; // kernel bandwidth in cycles per input sample ×2
-    let half = ZERO_CROSSINGS / scale; // kernel half-width in input samples
+    let (scale, half) = bandwidth(from, to);
     let mut out = Vec::with_capacity(out_len);
     for n in 0..out_len as u64 {
         let whole = (n * from_u / to_u) as i64;
@@ -44,7 +64,51 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, DspError> {
         }
         out.push(acc as f32);
     }
-    Ok(out)
+    out
+}
+
+/// (kernel bandwidth in cycles per input sample ×2, kernel half-width in input samples)
+/// for a cut-off at 95% of the lower Nyquist frequency.
+fn bandwidth(from: u32, to: u32) -> (f64, f64) {
+    let cutoff = 0.95 * 0.5 * from.min(to) as f64; // Hz
+    let scale = 2.0 * cutoff / from as f64;
+    (scale, ZERO_CROSSINGS / scale)
+}
+
+/// The kernel tabulated once per phase of the reduced ratio down/up (input samples per
+/// output): the sine and cosines of the kernel, not the multiply-adds, were three quarters
+/// of the trigger word's training time when every output evaluated them afresh.
+struct Taps {
+    up: u64,
+    down: u64,
+    /// taps[phase·width + j] weighs input `whole - reach + j` for an output at
+    /// `whole + phase/up`.
+    taps: Vec<f32>,
+    width: usize,
+    reach: i64,
+}
+
+impl Taps {
+    /// `from`, `to` must be valid rates (checked by the callers).
+    fn new(from: u32, to: u32) -> Self {
+        let g = gcd(from as u64, to as u64);
+        let (down, up) = (from as u64 / g, to as u64 / g);
+        let (scale, half) = bandwidth(from, to);
+        let reach = half.ceil() as i64;
+        let width = 2 * reach as usize + 1;
+        // Inputs k with |p - k| <= half, as the direct sum takes.
+        let mut taps = vec![0f32; up as usize * width];
+        for phase in 0..up as usize {
+            let frac = phase as f64 / up as f64;
+            for j in 0..width {
+                let d = frac - (j as i64 - reach) as f64;
+                if d.abs() <= half {
+                    taps[phase * width + j] = kernel(d, scale, half) as f32;
+                }
+            }
+        }
+        Self { up, down, taps, width, reach }
+    }
 }
 
 /// [`resample`] for a live stream: push input chunks of any size, get the output samples as
@@ -56,14 +120,7 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, DspError> {
 /// sample taken as silence, so the stream's output equals `resample` of everything pushed
 /// (up to f32 rounding) except for the last few samples that still wait for input.
 pub struct StreamResampler {
-    /// Input samples per output step, as the reduced fraction down/up.
-    up: u64,
-    down: u64,
-    /// taps[phase·width + j] weighs input `whole - reach + j` for an output at
-    /// `whole + phase/up`.
-    taps: Vec<f32>,
-    width: usize,
-    reach: i64,
+    taps: Taps,
     /// Input history; `history[0]` is absolute input index `base`.
     history: Vec<f32>,
     len: usize,
@@ -87,33 +144,17 @@ impl StreamResampler {
                 return Err(DspError::Invalid(format!("sample rate {r} Hz is outside 1 Hz ..= {MAX_RATE} Hz")));
             }
         }
-        let g = gcd(from as u64, to as u64);
-        let (down, up) = (from as u64 / g, to as u64 / g);
-        let cutoff = 0.95 * 0.5 * from.min(to) as f64;
-        let scale = 2.0 * cutoff / from as f64;
-        let half = ZERO_CROSSINGS / scale;
-        let reach = half.ceil() as i64;
-        let width = 2 * reach as usize + 1;
-        // The same taps `resample` uses: inputs k with |p - k| <= half.
-        let mut taps = vec![0f32; up as usize * width];
-        for phase in 0..up as usize {
-            let frac = phase as f64 / up as f64;
-            for j in 0..width {
-                let d = frac - (j as i64 - reach) as f64;
-                if d.abs() <= half {
-                    taps[phase * width + j] = kernel(d, scale, half) as f32;
-                }
-            }
-        }
+        let taps = Taps::new(from, to);
+        let (reach, width) = (taps.reach, taps.width);
         // The history starts with `reach` zeros: silence before the first sample, as
         // `resample` assumes.
         let history = vec![0f32; Self::CHUNK + 2 * width];
-        Ok(Self { up, down, taps, width, reach, history, len: reach as usize, base: -reach, n: 0 })
+        Ok(Self { taps, history, len: reach as usize, base: -reach, n: 0 })
     }
 
     /// Feeds input; calls `emit` with every output sample that is now complete.
     pub fn push(&mut self, input: &[f32], mut emit: impl FnMut(f32)) {
-        if self.up == self.down {
+        if self.taps.up == self.taps.down {
             // Equal rates: passed through untouched, as `resample` does.
             input.iter().for_each(|&x| emit(x));
             return;
@@ -123,20 +164,20 @@ impl StreamResampler {
             self.len += chunk.len();
             let end = self.base + self.len as i64; // one past the newest input
             loop {
-                let pos = self.n * self.down;
-                let (whole, phase) = ((pos / self.up) as i64, (pos % self.up) as usize);
-                if whole + self.reach >= end {
+                let pos = self.n * self.taps.down;
+                let (whole, phase) = ((pos / self.taps.up) as i64, (pos % self.taps.up) as usize);
+                if whole + self.taps.reach >= end {
                     break;
                 }
-                let start = (whole - self.reach - self.base) as usize;
-                let x = &self.history[start..start + self.width];
-                let t = &self.taps[phase * self.width..(phase + 1) * self.width];
+                let start = (whole - self.taps.reach - self.base) as usize;
+                let x = &self.history[start..start + self.taps.width];
+                let t = &self.taps.taps[phase * self.taps.width..(phase + 1) * self.taps.width];
                 emit(x.iter().zip(t).map(|(a, b)| a * b).sum());
                 self.n += 1;
             }
             // Keep only what the next output can still reach.
-            let next_whole = ((self.n * self.down) / self.up) as i64;
-            let keep_from = (next_whole - self.reach - self.base).clamp(0, self.len as i64) as usize;
+            let next_whole = ((self.n * self.taps.down) / self.taps.up) as i64;
+            let keep_from = (next_whole - self.taps.reach - self.base).clamp(0, self.len as i64) as usize;
             self.history.copy_within(keep_from..self.len, 0);
             self.len -= keep_from;
             self.base += keep_from as i64;
@@ -208,6 +249,21 @@ mod tests {
             assert!(err < 1e-5, "{from} -> {to}: max difference {err}");
         }
         assert!(StreamResampler::new(0, 16_000).is_err());
+    }
+
+    /// The tabulated kernel gives what evaluating it at every tap gives, to f32 rounding,
+    /// edges included (inputs outside the signal count as silence in both).
+    #[test]
+    fn table_equals_direct_evaluation() {
+        let x: Vec<f32> = (0..3000).map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.5).collect();
+        for (from, to) in [(44_100u32, 16_000u32), (16_000, 17_200), (16_000, 14_100), (8_000, 16_000)] {
+            let table = resample(&x, from, to).unwrap();
+            let direct = direct(&x, from, to, table.len());
+            let err = table.iter().zip(&direct).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(err < 1e-5, "{from} -> {to}: max difference {err}");
+        }
+        // 16 kHz -> 17,231 Hz has 17,231 phases, more than the 3,231 outputs: evaluated directly.
+        assert_eq!(resample(&x, 16_000, 17_231).unwrap(), direct(&x, 16_000, 17_231, 3231));
     }
 
     #[test]

@@ -408,7 +408,9 @@ pub fn place(lens: &[usize], total: usize, rng: &mut impl Rng) -> Vec<Option<usi
 /// (faster-and-higher or slower-and-lower, a crude vocal-tract-length change).
 fn perturb(clip: &[f32], rng: &mut impl Rng) -> Vec<f32> {
     let factor: f64 = rng.random_range(0.88..1.12);
-    let to = (SAMPLE_RATE as f64 * factor).round() as u32;
+    // Rates on a 100-Hz grid keep the ratio's phases few (at most 180), so the resampler's
+    // kernel table is small and built once per clip.
+    let to = ((SAMPLE_RATE as f64 * factor / 100.0).round() * 100.0) as u32;
     let mut y = resample(clip, SAMPLE_RATE, to).unwrap_or_else(|_| clip.to_vec());
     let r = rms(&y).max(1e-6);
     let gain = db_to_gain(rng.random_range(-28.0..-10.0)) / r;
