@@ -50,6 +50,10 @@ pub enum Action {
         /// Starting learning rate [default: 0.025 for sgns, 0.05 for glove]
         #[arg(long)]
         lr: Option<f32>,
+        /// GloVe's weighting f(x) = min(1, (x/x_max)^0.75): counts at or above x_max weigh 1
+        /// (glove.c's default 100; its demo uses 10 for a corpus of this size)
+        #[arg(long, default_value_t = 100.0)]
+        x_max: f32,
         #[arg(long, default_value_t = 2)]
         threads: usize,
         /// With --threads 1 the result is bit-for-bit reproducible; with more threads the
@@ -177,6 +181,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             max_vocab,
             sample,
             lr,
+            x_max,
             threads,
             seed,
             out,
@@ -199,6 +204,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 seed,
                 epochs: epochs.unwrap_or(base.epochs),
                 lr: lr.unwrap_or(base.lr),
+                x_max,
                 ..base
             };
             cfg.validate()?;
@@ -217,12 +223,13 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 eprintln!("resuming from {} (delete it to start over)", ckpt.path.display());
             }
             let trained = train_with_bar(&corpus, &cfg, Some(&ckpt), stop_after)?;
-            if let Some(e) = trained.resumed_from {
-                println!("resumed after {e} finished epoch(s)");
-            }
+            let part = match trained.resumed_from {
+                Some(e) => format!(" (this run: from the checkpoint after {e} finished epoch(s))"),
+                None => String::new(),
+            };
             if !trained.complete {
                 println!(
-                    "stopped after {} of {} epochs in {:.1} s ({:.0} words/s); checkpoint kept at {}: run the same command again to carry on",
+                    "stopped after {} of {} epochs{part} in {:.1} s ({:.0} words/s); checkpoint kept at {}: run the same command again to carry on",
                     trained.epochs_done,
                     cfg.epochs,
                     trained.seconds,
@@ -232,7 +239,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!(
-                "{} epochs in {:.1} s: {:.0} words/s, {:.0} effective words/s (after subsampling), final loss {:.4}",
+                "{} epochs{part} in {:.1} s: {:.0} words/s, {:.0} effective words/s (after subsampling), final loss {:.4}",
                 cfg.epochs, trained.seconds, trained.words_per_sec, trained.effective_words_per_sec, trained.final_loss
             );
             let mut full = trained.vectors;

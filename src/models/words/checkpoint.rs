@@ -91,7 +91,7 @@ fn settings(cfg: &TrainConfig) -> Vec<(&'static str, String)> {
         ("--epochs", cfg.epochs.to_string()),
         ("--sample", cfg.sample.to_string()),
         ("--lr", cfg.lr.to_string()),
-        ("x_max", cfg.x_max.to_string()),
+        ("--x-max", cfg.x_max.to_string()),
         ("alpha", cfg.alpha.to_string()),
         ("--threads", cfg.threads.to_string()),
         ("--seed", cfg.seed.to_string()),

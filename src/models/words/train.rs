@@ -78,6 +78,9 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 10.0) {
             return bad(format!("--lr must be in (0, 10], got {}", self.lr));
         }
+        if !(self.x_max.is_finite() && self.x_max > 0.0) || !(self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha)) {
+            return bad(format!("--x-max must be a positive number and alpha in [0, 10], got {} and {}", self.x_max, self.alpha));
+        }
         if !(self.sample.is_finite() && (0.0..=1.0).contains(&self.sample)) {
             return bad(format!("--sample must be in [0, 1], got {}", self.sample));
         }
@@ -278,4 +281,35 @@ pub fn train_resumable(
         complete: out.complete,
         resumed_from: out.resumed_from,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every absurd setting is an error naming its flag, before any work starts.
+    #[test]
+    fn absurd_settings_are_refused() {
+        let base = TrainConfig::sgns();
+        let cases: [(TrainConfig, &str); 9] = [
+            (TrainConfig { dim: 0, ..base.clone() }, "--dim"),
+            (TrainConfig { window: 1_000, ..base.clone() }, "--window"),
+            (TrainConfig { negative: 0, ..base.clone() }, "--negative"),
+            (TrainConfig { epochs: 0, ..base.clone() }, "--epochs"),
+            (TrainConfig { threads: 0, ..base.clone() }, "--threads"),
+            (TrainConfig { lr: f32::NAN, ..base.clone() }, "--lr"),
+            (TrainConfig { sample: 2.0, ..base.clone() }, "--sample"),
+            (TrainConfig { x_max: 0.0, ..TrainConfig::glove() }, "--x-max"),
+            (TrainConfig { x_max: f32::INFINITY, ..TrainConfig::glove() }, "--x-max"),
+        ];
+        for (cfg, flag) in cases {
+            let e = cfg.validate().unwrap_err();
+            assert!(e.to_string().contains(flag), "{flag}: {e}");
+        }
+        assert!(TrainConfig::glove().validate().is_ok() && base.validate().is_ok());
+        let corpus = Corpus::from_lines(["a b c a b c"], 1, None).unwrap();
+        let plan = Checkpointing { path: "unused.ckpt".into(), every: 0 };
+        let e = train_resumable(&corpus, &base, Some(&plan), &mut |_| ControlFlow::Continue(())).unwrap_err();
+        assert!(e.to_string().contains("interval"), "{e}");
+    }
 }
