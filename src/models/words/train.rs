@@ -78,7 +78,7 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 10.0) {
             return bad(format!("--lr must be in (0, 10], got {}", self.lr));
         }
-        if !(self.x_max.is_finite() && self.x_max > 0.0) || !(self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha)) {
+        if !(self.x_max.is_finite() && self.x_max > 0.0 && self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha)) {
             return bad(format!("--x-max must be a positive number and alpha in [0, 10], got {} and {}", self.x_max, self.alpha));
         }
         if !(self.sample.is_finite() && (0.0..=1.0).contains(&self.sample)) {
