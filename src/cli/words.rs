@@ -239,8 +239,17 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!(
-                "{} epochs{part} in {:.1} s: {:.0} words/s, {:.0} effective words/s (after subsampling), final loss {:.4}",
-                cfg.epochs, trained.seconds, trained.words_per_sec, trained.effective_words_per_sec, trained.final_loss
+                "{} epochs{part} in {:.1} s: {:.0} words/s{}, final loss {:.4}",
+                cfg.epochs,
+                trained.seconds,
+                trained.words_per_sec,
+                // GloVe trains on co-occurrences: it has no effective (subsampled) words.
+                if trained.effective_words_per_sec > 0.0 {
+                    format!(", {:.0} effective words/s (after subsampling)", trained.effective_words_per_sec)
+                } else {
+                    String::new()
+                },
+                trained.final_loss
             );
             let mut full = trained.vectors;
             full.meta.insert("min_count".into(), min_count.to_string());
