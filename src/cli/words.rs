@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use crate::models::words::checkpoint::Checkpointing;
 use crate::models::words::debias;
 use crate::models::words::eval::{self, AnalogySet, SimilaritySet};
 use crate::models::words::ops::{self, Method};
@@ -49,6 +50,10 @@ pub enum Action {
         /// Starting learning rate [default: 0.025 for sgns, 0.05 for glove]
         #[arg(long)]
         lr: Option<f32>,
+        /// GloVe's weighting f(x) = min(1, (x/x_max)^0.75): counts at or above x_max weigh 1
+        /// (glove.c's default 100; its demo uses 10 for a corpus of this size)
+        #[arg(long, default_value_t = 100.0)]
+        x_max: f32,
         #[arg(long, default_value_t = 2)]
         threads: usize,
         /// With --threads 1 the result is bit-for-bit reproducible; with more threads the
@@ -66,6 +71,15 @@ pub enum Action {
         /// Analogy file scored after training (skipped when missing)
         #[arg(long, default_value = QUESTIONS)]
         questions: PathBuf,
+        /// Checkpoint at least every N corpus words (sgns) or co-occurrence pairs (glove),
+        /// and at every epoch's end, to OUT.ckpt; a run that finds OUT.ckpt resumes from it
+        /// (same corpus and settings), and deletes it once the vectors are saved
+        #[arg(long, default_value_t = 5_000_000)]
+        checkpoint_every: u64,
+        /// Stop at the first checkpoint after this many epochs, keeping OUT.ckpt (rerun the
+        /// same command to carry on); nothing is written to --out
+        #[arg(long)]
+        stop_after: Option<usize>,
     },
     /// The nearest neighbours of a word by cosine similarity.
     Neighbors {
@@ -156,7 +170,27 @@ pub enum Action {
 
 pub fn run(action: Action) -> anyhow::Result<()> {
     match action {
-        Action::Train { method, corpus, dim, window, negative, epochs, min_count, max_vocab, sample, lr, threads, seed, out, keep, full_out, questions } => {
+        Action::Train {
+            method,
+            corpus,
+            dim,
+            window,
+            negative,
+            epochs,
+            min_count,
+            max_vocab,
+            sample,
+            lr,
+            x_max,
+            threads,
+            seed,
+            out,
+            keep,
+            full_out,
+            questions,
+            checkpoint_every,
+            stop_after,
+        } => {
             let base = match method {
                 TrainMethod::Sgns => TrainConfig::sgns(),
                 TrainMethod::Glove => TrainConfig::glove(),
@@ -170,17 +204,52 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 seed,
                 epochs: epochs.unwrap_or(base.epochs),
                 lr: lr.unwrap_or(base.lr),
+                x_max,
                 ..base
             };
             cfg.validate()?;
             if keep == 0 {
                 bail!("--keep must be at least 1");
             }
+            if checkpoint_every == 0 {
+                bail!("--checkpoint-every must be at least 1");
+            }
+            if stop_after == Some(0) {
+                bail!("--stop-after must be at least 1");
+            }
+            let ckpt = Checkpointing { path: super::dinos::checkpoint_path(&out), every: checkpoint_every };
             let corpus = read_corpus(&corpus, min_count, max_vocab)?;
-            let trained = train_with_bar(&corpus, &cfg)?;
+            if ckpt.path.exists() {
+                eprintln!("resuming from {} (delete it to start over)", ckpt.path.display());
+            }
+            let trained = train_with_bar(&corpus, &cfg, Some(&ckpt), stop_after)?;
+            let part = match trained.resumed_from {
+                Some(e) => format!(" (this run: from the checkpoint after {e} finished epoch(s))"),
+                None => String::new(),
+            };
+            if !trained.complete {
+                println!(
+                    "stopped after {} of {} epochs{part} in {:.1} s ({:.0} words/s); checkpoint kept at {}: run the same command again to carry on",
+                    trained.epochs_done,
+                    cfg.epochs,
+                    trained.seconds,
+                    trained.words_per_sec,
+                    ckpt.path.display()
+                );
+                return Ok(());
+            }
             println!(
-                "{} epochs in {:.1} s: {:.0} words/s, {:.0} effective words/s (after subsampling), final loss {:.4}",
-                cfg.epochs, trained.seconds, trained.words_per_sec, trained.effective_words_per_sec, trained.final_loss
+                "{} epochs{part} in {:.1} s: {:.0} words/s{}, final loss {:.4}",
+                cfg.epochs,
+                trained.seconds,
+                trained.words_per_sec,
+                // GloVe trains on co-occurrences: it has no effective (subsampled) words.
+                if trained.effective_words_per_sec > 0.0 {
+                    format!(", {:.0} effective words/s (after subsampling)", trained.effective_words_per_sec)
+                } else {
+                    String::new()
+                },
+                trained.final_loss
             );
             let mut full = trained.vectors;
             full.meta.insert("min_count".into(), min_count.to_string());
@@ -201,6 +270,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             kept.write(&out).with_context(|| format!("saving {}", out.display()))?;
             println!("saved the {} most frequent words to {}", kept.len(), out.display());
+            std::fs::remove_file(&ckpt.path).ok();
             Ok(())
         }
         Action::Neighbors { word, k, restrict, vectors } => {
@@ -380,18 +450,27 @@ fn read_corpus(patterns: &[String], min_count: u64, max_vocab: Option<usize>) ->
     Ok(c)
 }
 
-fn train_with_bar(corpus: &Corpus, cfg: &TrainConfig) -> anyhow::Result<Trained> {
+fn train_with_bar(corpus: &Corpus, cfg: &TrainConfig, ckpt: Option<&Checkpointing>, stop_after: Option<usize>) -> anyhow::Result<Trained> {
     let unit = match cfg.method {
         TrainMethod::Sgns => "words",
         TrainMethod::Glove => "pairs",
     };
-    let mut bar = None;
-    let t = train::train(corpus, cfg, &mut |p| {
-        let b = bar.get_or_insert_with(|| super::progress::rate_bar(p.total, unit));
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let t = train::train_resumable(corpus, cfg, ckpt, &mut |p| {
+        let b = bar.get_or_insert_with(|| {
+            let b = super::progress::rate_bar(p.total, unit);
+            // A resumed run starts part way: the rate and ETA count from here, not from 0.
+            b.set_position(p.done);
+            b.reset_eta();
+            b
+        });
         b.set_position(p.done);
         let eff = if p.effective > 0 { format!(", {:.0}k effective words/s", p.effective as f64 / p.seconds.max(1e-9) / 1e3) } else { String::new() };
         b.set_message(format!("loss {:.4}{eff}", p.loss));
-        ControlFlow::Continue(())
+        match p.checkpoint {
+            Some(epochs) if stop_after.is_some_and(|s| epochs >= s) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -28,11 +28,19 @@ pub fn save_with<F: Scalar>(
     extra: Vec<(String, ArrayD<F>)>,
     metadata: HashMap<String, String>,
 ) -> Result<(), NnError> {
+    save_arrays(path, &module_arrays(model, extra), metadata)
+}
+
+/// Every parameter of `model` by name, then `extra`.
+fn module_arrays<F: Scalar>(model: &mut dyn Module<F>, extra: Vec<(String, ArrayD<F>)>) -> Vec<(String, ArrayD<F>)> {
     let mut arrays: Vec<(String, ArrayD<F>)> = Vec::new();
     model.visit("", &mut |name, p| arrays.push((name.to_string(), p.value.to_owned().into_dyn())));
     arrays.extend(extra);
-    save_arrays(path, &arrays, metadata)
+    arrays
 }
+
+/// Metadata key of a checkpoint's finished epochs.
+const EPOCHS_DONE: &str = "epochs_done";
 
 /// A training checkpoint: [`save_with`] of the model, Adam's moments and step count, and the
 /// number of finished epochs, which [`restore_checkpoint`] reads back.
@@ -44,16 +52,33 @@ pub fn save_checkpoint<F: Scalar>(
     epochs_done: usize,
 ) -> Result<(), NnError> {
     let (t, moments) = opt.state();
-    metadata.insert("epochs_done".into(), epochs_done.to_string());
     metadata.insert("adam_steps".into(), t.to_string());
-    save_with(path, model, moments, metadata)
+    save_checkpoint_arrays(path, &module_arrays(model, moments), metadata, epochs_done)
+}
+
+/// The checkpoint of a trainer that keeps its state in plain arrays rather than a [`Module`]
+/// and Adam (word vectors with their AdaGrad sums): the same file layout and `epochs_done`
+/// key as [`save_checkpoint`], written atomically; [`checkpoint_epochs`] reads the count back.
+pub fn save_checkpoint_arrays<F: Scalar>(
+    path: &Path,
+    arrays: &[(String, ArrayD<F>)],
+    mut metadata: HashMap<String, String>,
+    epochs_done: usize,
+) -> Result<(), NnError> {
+    metadata.insert(EPOCHS_DONE.into(), epochs_done.to_string());
+    save_arrays(path, arrays, metadata)
 }
 
 /// Adam's state from a checkpoint written by [`save_checkpoint`] (the caller rebuilds and
 /// checks the model from the same [`Weights`]); returns how many epochs it had finished.
 pub fn restore_checkpoint<F: Scalar>(w: &Weights, opt: &mut super::optim::Adam<F>) -> Result<usize, NnError> {
     opt.restore(w.meta_parse("adam_steps")?, |name| w.extra(name));
-    w.meta_parse("epochs_done")
+    checkpoint_epochs(w)
+}
+
+/// How many epochs a checkpoint had finished.
+pub fn checkpoint_epochs(w: &Weights) -> Result<usize, NnError> {
+    w.meta_parse(EPOCHS_DONE)
 }
 
 /// Saves named arrays that belong to no [`Module`] (word vectors, tables) with `metadata`, atomically.

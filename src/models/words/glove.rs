@@ -13,7 +13,9 @@ use ndarray::Array2;
 
 use super::WordsError;
 use super::hogwild::{Lcg, Shared, dot, has_avx2_fma};
-use super::train::{self, Progress, TrainConfig};
+use super::checkpoint::{self, Checkpointing, Cursor, Tensor};
+use super::sgns::{Segment, epochs_done};
+use super::train::{self, Outcome, Progress, Reporter, TrainConfig};
 use super::vocab::Corpus;
 
 /// A multiplicative hash for packed `(i, j)` keys: the map sees tens of millions of
@@ -89,57 +91,126 @@ fn entries(corpus: &Corpus, cfg: &TrainConfig) -> Vec<(u32, u32, f32)> {
     out
 }
 
+/// GloVe's buffers, `[V, D]` then `[V]`, in checkpoint order: W, W̃, their AdaGrad sums, then
+/// the biases b, b̃ and theirs.
+const MATRICES: [&str; 4] = ["w", "wc", "gw", "gwc"];
+const VECTORS: [&str; 4] = ["b", "bc", "gb", "gbc"];
+
 pub(crate) fn train(
     corpus: &Corpus,
     cfg: &TrainConfig,
+    checkpoint: Option<&Checkpointing>,
     report: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-) -> Result<(Array2<f32>, f64, u64, f64), WordsError> {
+) -> Result<Outcome, WordsError> {
     let (v, d) = (corpus.vocab.len(), cfg.dim);
+    let fingerprint = checkpoint.map(|_| checkpoint::corpus_fingerprint(corpus)).unwrap_or(0);
+    let saved = checkpoint.map(|c| c.path.as_path()).filter(|p| p.exists());
+    // Settings and corpus are checked before the minute of counting co-occurrences.
+    let mut restored = match saved {
+        Some(path) => {
+            let (m, s) = ([v, d], [v]);
+            let wanted: Vec<(&str, &[usize])> =
+                MATRICES.iter().map(|n| (*n, &m[..])).chain(VECTORS.iter().map(|n| (*n, &s[..]))).collect();
+            Some(checkpoint::load(path, cfg, fingerprint, &wanted, &[])?)
+        }
+        None => None,
+    };
     let cooc = entries(corpus, cfg);
     if cooc.is_empty() {
         return Err(WordsError::Corpus("no two words ever share a window: the corpus is too small for GloVe".into()));
     }
-    let mut init = Lcg::new(cfg.seed);
-    let mut uniform = |n: usize| -> Vec<f32> { (0..n).map(|_| (init.next_f32() - 0.5) / d as f32).collect() };
-    let (mut w, mut wc, mut b, mut bc) = (uniform(v * d), uniform(v * d), uniform(v), uniform(v));
-    // AdaGrad sums start at 1, as in glove.c, so the first steps are not huge.
-    let (mut gw, mut gwc, mut gb, mut gbc) = (vec![1f32; v * d], vec![1f32; v * d], vec![1f32; v], vec![1f32; v]);
-    let p = Params {
-        w: Shared::new(&mut w),
-        wc: Shared::new(&mut wc),
-        b: Shared::new(&mut b),
-        bc: Shared::new(&mut bc),
-        gw: Shared::new(&mut gw),
-        gwc: Shared::new(&mut gwc),
-        gb: Shared::new(&mut gb),
-        gbc: Shared::new(&mut gbc),
+    let per = cooc.len().div_ceil(cfg.threads);
+    let shares: Vec<&[(u32, u32, f32)]> = cooc.chunks(per).collect();
+    let parts: Vec<(usize, usize)> = shares.iter().map(|s| (0, s.len())).collect();
+    let mut resumed_from = None;
+    let (mut bufs, mut cursors) = match (&mut restored, saved) {
+        (Some(r), Some(path)) => {
+            checkpoint::check_cursors(path, cfg, &r.cursors, &parts)?;
+            resumed_from = Some(r.epochs_done);
+            (MATRICES.iter().chain(&VECTORS).map(|n| r.take(n)).collect::<Vec<_>>(), r.cursors.clone())
+        }
+        _ => {
+            let mut init = Lcg::new(cfg.seed);
+            let mut uniform = |n: usize| -> Vec<f32> { (0..n).map(|_| (init.next_f32() - 0.5) / d as f32).collect() };
+            let (w, wc, b, bc) = (uniform(v * d), uniform(v * d), uniform(v), uniform(v));
+            // AdaGrad sums start at 1, as in glove.c, so the first steps are not huge.
+            let bufs = vec![w, wc, vec![1f32; v * d], vec![1f32; v * d], b, bc, vec![1f32; v], vec![1f32; v]];
+            (bufs, parts.iter().map(|_| Cursor::start(0, 0, cfg.lr)).collect())
+        }
     };
     let shared = train::Shared::default();
+    let done_before: u64 = cursors.iter().map(|c| c.done).sum();
+    shared.done.store(done_before, Ordering::Relaxed);
+    let (budget, pause) = match checkpoint {
+        Some(c) => ((c.every / cfg.threads as u64).max(1), true),
+        None => (u64::MAX, false),
+    };
     // Each unordered entry is trained in both directions (i, j) and (j, i), as the full
     // symmetric matrix would be.
-    let total = cooc.len() as u64 * cfg.epochs as u64;
-    let per = cooc.len().div_ceil(cfg.threads);
-    let (seconds, loss) = train::run_with_reports(&shared, total, report, |scope| {
-        cooc.chunks(per)
-            .map(|part| {
-                let (p, shared) = (&p, &shared);
-                scope.spawn(move || {
-                    if has_avx2_fma() {
-                        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-                        unsafe { run_avx2(part, p, cfg, shared) }
-                    } else {
-                        run(part, p, cfg, shared)
-                    }
+    let mut reporter = Reporter::new(cooc.len() as u64 * cfg.epochs as u64, report);
+    while cursors.iter().any(|c| c.epoch < cfg.epochs) {
+        let [w, wc, gw, gwc, b, bc, gb, gbc] = &mut bufs[..] else {
+            return Err(WordsError::Invalid("GloVe needs eight buffers".into()));
+        };
+        let p = Params {
+            w: Shared::new(w),
+            wc: Shared::new(wc),
+            b: Shared::new(b),
+            bc: Shared::new(bc),
+            gw: Shared::new(gw),
+            gwc: Shared::new(gwc),
+            gb: Shared::new(gb),
+            gbc: Shared::new(gbc),
+        };
+        cursors = reporter.run(&shared, |scope| {
+            shares
+                .iter()
+                .zip(&cursors)
+                .map(|(&part, &cursor)| {
+                    let (p, shared) = (&p, &shared);
+                    scope.spawn(move || {
+                        let mut cursor = cursor;
+                        let seg = Segment { first: 0, last: part.len(), budget, pause };
+                        if has_avx2_fma() {
+                            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                            unsafe { run_avx2(part, p, cfg, shared, seg, &mut cursor) }
+                        } else {
+                            run(part, p, cfg, shared, seg, &mut cursor)
+                        }
+                        cursor
+                    })
                 })
-            })
-            .collect()
-    });
-    let sum: Vec<f32> = w.iter().zip(&wc).map(|(a, b)| a + b).collect();
+                .collect()
+        })?;
+        let stopped = shared.stop.load(Ordering::Relaxed);
+        if let Some(c) = checkpoint {
+            let shape = |n: &str| if MATRICES.contains(&n) { vec![v, d] } else { vec![v] };
+            let tensors: Vec<Tensor> =
+                MATRICES.iter().chain(&VECTORS).zip(&bufs).map(|(n, data)| Tensor { name: n, shape: shape(n), data }).collect();
+            checkpoint::save(&c.path, cfg, fingerprint, &cursors, &tensors)?;
+            reporter.checkpointed(&shared, epochs_done(&cursors));
+        }
+        if stopped || shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    let sum: Vec<f32> = bufs[0].iter().zip(&bufs[1]).map(|(a, b)| a + b).collect();
     let m = Array2::from_shape_vec((v, d), sum).map_err(|e| WordsError::Invalid(e.to_string()))?;
     if m.iter().any(|x| !x.is_finite()) {
         return Err(WordsError::Invalid("training diverged (non-finite vectors): lower --lr".into()));
     }
-    Ok((m, seconds, 0, loss))
+    let done: u64 = cursors.iter().map(|c| c.done).sum();
+    Ok(Outcome {
+        matrix: m,
+        seconds: reporter.seconds(),
+        work: done - done_before,
+        work_per_epoch: cooc.len() as u64,
+        effective: 0,
+        loss: reporter.loss(),
+        epochs_done: epochs_done(&cursors),
+        complete: cursors.iter().all(|c| c.epoch >= cfg.epochs),
+        resumed_from,
+    })
 }
 
 struct Params<'a> {
@@ -155,33 +226,49 @@ struct Params<'a> {
 
 /// [`run`] compiled for AVX2 + FMA.
 #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2,fma"))]
-unsafe fn run_avx2(part: &[(u32, u32, f32)], p: &Params, cfg: &TrainConfig, shared: &train::Shared) {
-    run(part, p, cfg, shared)
+unsafe fn run_avx2(part: &[(u32, u32, f32)], p: &Params, cfg: &TrainConfig, shared: &train::Shared, seg: Segment, cur: &mut Cursor) {
+    run(part, p, cfg, shared, seg, cur)
 }
 
+/// Trains on this thread's entries from `cursor` on until every epoch is done or the
+/// segment ends, leaving `cursor` where it stopped.
 #[inline(always)]
-fn run(part: &[(u32, u32, f32)], p: &Params, cfg: &TrainConfig, shared: &train::Shared) {
+fn run(part: &[(u32, u32, f32)], p: &Params, cfg: &TrainConfig, shared: &train::Shared, seg: Segment, cur: &mut Cursor) {
+    const REPORT: u64 = 100_000;
     let d = cfg.dim;
-    for _ in 0..cfg.epochs {
-        let (mut loss, mut n) = (0f64, 0u64);
-        for (k, &(i, j, x)) in part.iter().enumerate() {
+    let (mut loss, mut n, mut pending, mut in_segment) = (0f64, 0u64, 0u64, 0u64);
+    'epochs: while cur.epoch < cfg.epochs {
+        while cur.next < part.len() {
+            if in_segment >= seg.budget {
+                break 'epochs;
+            }
+            let (i, j, x) = part[cur.next];
             loss += step(p, i as usize, j as usize, x, cfg, d) as f64;
             n += 1;
             if i != j {
                 loss += step(p, j as usize, i as usize, x, cfg, d) as f64;
                 n += 1;
             }
-            if k % 100_000 == 99_999 {
-                shared.done.fetch_add(100_000, Ordering::Relaxed);
+            cur.next += 1;
+            cur.done += 1;
+            in_segment += 1;
+            pending += 1;
+            if pending == REPORT {
+                shared.done.fetch_add(std::mem::take(&mut pending), Ordering::Relaxed);
                 shared.add_loss(std::mem::take(&mut loss), std::mem::take(&mut n));
                 if shared.stop.load(Ordering::Relaxed) {
-                    return;
+                    break 'epochs;
                 }
             }
         }
-        shared.done.fetch_add((part.len() % 100_000) as u64, Ordering::Relaxed);
-        shared.add_loss(loss, n);
+        cur.epoch += 1;
+        cur.next = 0;
+        if seg.pause {
+            break;
+        }
     }
+    shared.done.fetch_add(pending, Ordering::Relaxed);
+    shared.add_loss(loss, n);
 }
 
 /// One AdaGrad step on entry `(i, j)` with weight `x` (glove.c's update); returns

@@ -2,6 +2,7 @@
 //! (GloVe / word2vec text), and use them (similarity, neighbours, analogies, debiasing,
 //! evaluation on analogy and similarity benchmarks).
 
+pub mod checkpoint;
 pub mod corpus;
 pub mod debias;
 pub mod eval;
@@ -41,6 +42,8 @@ pub enum WordsError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}{}: {reason}", path.display(), if *line > 0 { format!(" line {line}") } else { String::new() })]
     File { path: PathBuf, line: usize, reason: String },
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint { path: PathBuf, reason: String },
     #[error("corpus: {0}")]
     Corpus(String),
     #[error("{0:?} is not in the vocabulary")]

@@ -13,7 +13,8 @@ use ndarray::Array2;
 
 use super::WordsError;
 use super::hogwild::{AliasTable, Lcg, Shared, SigmoidTable, axpy, dot, has_avx2_fma};
-use super::train::{self, Progress, TrainConfig};
+use super::checkpoint::{self, Checkpointing, Cursor, Tensor};
+use super::train::{self, Outcome, Progress, Reporter, TrainConfig};
 use super::vocab::Corpus;
 
 /// Words between progress updates and learning-rate steps.
@@ -42,42 +43,104 @@ pub fn step_pair(l1: &[f32], l2: &mut [f32], grad_l1: &mut [f32], label: f32, lr
 pub(crate) fn train(
     corpus: &Corpus,
     cfg: &TrainConfig,
+    checkpoint: Option<&Checkpointing>,
     report: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-) -> Result<(Array2<f32>, f64, u64, f64), WordsError> {
+) -> Result<Outcome, WordsError> {
     let (v, d) = (corpus.vocab.len(), cfg.dim);
-    let mut init = Lcg::new(cfg.seed);
-    let mut w_in: Vec<f32> = (0..v * d).map(|_| (init.next_f32() - 0.5) / d as f32).collect();
-    let mut w_out = vec![0f32; v * d];
+    let parts = split_sentences(&corpus.ends, cfg.threads);
+    let fingerprint = checkpoint.map(|_| checkpoint::corpus_fingerprint(corpus)).unwrap_or(0);
+    let (mut w_in, mut w_out, mut cursors, resumed_from) = match checkpoint.filter(|c| c.path.exists()) {
+        Some(c) => {
+            let mut r = checkpoint::load(&c.path, cfg, fingerprint, &[("w_in", &[v, d]), ("w_out", &[v, d])], &parts)?;
+            (r.take("w_in"), r.take("w_out"), r.cursors.clone(), Some(r.epochs_done))
+        }
+        None => {
+            let mut init = Lcg::new(cfg.seed);
+            let w_in: Vec<f32> = (0..v * d).map(|_| (init.next_f32() - 0.5) / d as f32).collect();
+            let cursors = (0..cfg.threads)
+                .map(|t| Cursor::start(parts[t].0, Lcg::new(cfg.seed.wrapping_add(1 + t as u64)).state(), cfg.lr))
+                .collect::<Vec<_>>();
+            (w_in, vec![0f32; v * d], cursors, None)
+        }
+    };
     let neg_table = negative_sampler(corpus.vocab.counts());
     let keep = corpus.vocab.keep_probabilities(cfg.sample);
     let sig = SigmoidTable::default();
-    let parts = split_sentences(&corpus.ends, cfg.threads);
     let shared = train::Shared::default();
-    let total = corpus.ids.len() as u64 * cfg.epochs as u64;
-    let (s_in, s_out) = (Shared::new(&mut w_in), Shared::new(&mut w_out));
-    let (seconds, loss) = train::run_with_reports(&shared, total, report, |scope| {
-        parts
-            .iter()
-            .enumerate()
-            .map(|(t, &(first, last))| {
-                let job = Job { corpus, cfg, w_in: &s_in, w_out: &s_out, neg: &neg_table, keep: &keep, sig: &sig, shared: &shared };
-                scope.spawn(move || {
-                    if has_avx2_fma() {
-                        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-                        unsafe { job.run_avx2(t, first, last) }
-                    } else {
-                        job.run(t, first, last)
-                    }
+    let done_before: u64 = cursors.iter().map(|c| c.done).sum();
+    shared.done.store(done_before, Ordering::Relaxed);
+    // Each thread pauses after its share of the interval, and at its epoch's end.
+    let (budget, pause) = match checkpoint {
+        Some(c) => ((c.every / cfg.threads as u64).max(1), true),
+        None => (u64::MAX, false),
+    };
+    let mut reporter = Reporter::new(corpus.ids.len() as u64 * cfg.epochs as u64, report);
+    while cursors.iter().any(|c| c.epoch < cfg.epochs) {
+        let (s_in, s_out) = (Shared::new(&mut w_in), Shared::new(&mut w_out));
+        cursors = reporter.run(&shared, |scope| {
+            parts
+                .iter()
+                .zip(&cursors)
+                .map(|(&(first, last), &cursor)| {
+                    let job = Job { corpus, cfg, w_in: &s_in, w_out: &s_out, neg: &neg_table, keep: &keep, sig: &sig, shared: &shared };
+                    scope.spawn(move || {
+                        let mut cursor = cursor;
+                        let seg = Segment { first, last, budget, pause };
+                        if has_avx2_fma() {
+                            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                            unsafe { job.run_avx2(seg, &mut cursor) }
+                        } else {
+                            job.run(seg, &mut cursor)
+                        }
+                        cursor
+                    })
                 })
-            })
-            .collect()
-    });
-    let effective = shared.effective.load(Ordering::Relaxed);
+                .collect()
+        })?;
+        let stopped = shared.stop.load(Ordering::Relaxed);
+        if let Some(c) = checkpoint {
+            let tensors = [
+                Tensor { name: "w_in", shape: vec![v, d], data: &w_in },
+                Tensor { name: "w_out", shape: vec![v, d], data: &w_out },
+            ];
+            checkpoint::save(&c.path, cfg, fingerprint, &cursors, &tensors)?;
+            reporter.checkpointed(&shared, epochs_done(&cursors));
+        }
+        if stopped || shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
     let m = Array2::from_shape_vec((v, d), w_in).map_err(|e| WordsError::Invalid(e.to_string()))?;
     if m.iter().any(|x| !x.is_finite()) {
         return Err(WordsError::Invalid("training diverged (non-finite vectors): lower --lr".into()));
     }
-    Ok((m, seconds, effective, loss))
+    let done: u64 = cursors.iter().map(|c| c.done).sum();
+    Ok(Outcome {
+        matrix: m,
+        seconds: reporter.seconds(),
+        work: done - done_before,
+        work_per_epoch: corpus.ids.len() as u64,
+        effective: shared.effective.load(Ordering::Relaxed),
+        loss: reporter.loss(),
+        epochs_done: epochs_done(&cursors),
+        complete: cursors.iter().all(|c| c.epoch >= cfg.epochs),
+        resumed_from,
+    })
+}
+
+/// Epochs every thread has finished.
+pub(crate) fn epochs_done(cursors: &[Cursor]) -> usize {
+    cursors.iter().map(|c| c.epoch).min().unwrap_or(0)
+}
+
+/// One thread's share (`first..last`) and how far it may go before pausing for a
+/// checkpoint: `budget` units, and the end of its epoch when `pause`.
+#[derive(Clone, Copy)]
+pub(crate) struct Segment {
+    pub first: usize,
+    pub last: usize,
+    pub budget: u64,
+    pub pause: bool,
 }
 
 /// Splits sentences `[0, ends.len())` into `threads` runs of about equal word counts.
@@ -108,29 +171,32 @@ struct Job<'a> {
 impl Job<'_> {
     /// [`run`](Self::run) compiled for AVX2 + FMA.
     #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2,fma"))]
-    unsafe fn run_avx2(&self, thread: usize, first: usize, last: usize) {
-        self.run(thread, first, last)
+    unsafe fn run_avx2(&self, seg: Segment, cursor: &mut Cursor) {
+        self.run(seg, cursor)
     }
 
-    /// Trains on sentences `first..last` for every epoch. Allocates two buffers, once.
+    /// Trains on sentences `seg.first..seg.last` from `cursor` on, for every epoch left or
+    /// until the segment ends, and leaves `cursor` where it stopped. Allocates two buffers, once.
     #[inline(always)]
-    fn run(&self, thread: usize, first: usize, last: usize) {
+    fn run(&self, seg: Segment, cur: &mut Cursor) {
         let (cfg, d) = (self.cfg, self.cfg.dim);
-        let mut rng = Lcg::new(cfg.seed.wrapping_add(1 + thread as u64));
+        let Segment { first, last, budget, pause } = seg;
+        let mut rng = Lcg::from_state(cur.rng);
         let start_word = if first == 0 { 0 } else { self.corpus.ends[first - 1] };
         let my_words = self.corpus.ends.get(last.wrapping_sub(1)).map_or(0, |&e| e - start_word) as u64;
         let my_total = (my_words * cfg.epochs as u64).max(1);
         let mut sentence: Vec<u32> = Vec::with_capacity(super::vocab::MAX_SENTENCE);
         let mut grad = vec![0f32; d];
-        let (mut done, mut pending, mut effective) = (0u64, 0u64, 0u64);
+        let (mut pending, mut effective, mut in_segment) = (0u64, 0u64, 0u64);
         let (mut loss_sum, mut loss_n) = (0f64, 0u64);
-        let mut lr = cfg.lr;
+        let mut lr = f32::from_bits(cur.lr_bits);
         let window = cfg.window as u32;
-        for _epoch in 0..cfg.epochs {
-            for s in first..last {
-                if self.shared.stop.load(Ordering::Relaxed) {
-                    return;
+        'epochs: while cur.epoch < cfg.epochs {
+            while cur.next < last {
+                if in_segment >= budget || self.shared.stop.load(Ordering::Relaxed) {
+                    break 'epochs;
                 }
+                let s = cur.next;
                 let begin = if s == 0 { 0 } else { self.corpus.ends[s - 1] };
                 let words = &self.corpus.ids[begin..self.corpus.ends[s]];
                 sentence.clear();
@@ -161,16 +227,31 @@ impl Job<'_> {
                         loss_n += 1;
                     }
                 }
+                let len = words.len() as u64;
                 effective += n as u64;
-                pending += words.len() as u64;
-                if pending >= CHUNK {
-                    done += pending;
-                    self.publish(&mut pending, &mut effective, &mut loss_sum, &mut loss_n);
-                    lr = cfg.lr * (1.0 - done as f32 / my_total as f32).max(1e-4);
+                cur.effective += n as u64;
+                pending += len;
+                in_segment += len;
+                cur.done += len;
+                cur.next += 1;
+                // The schedule steps every CHUNK words of this thread's own progress.
+                if cur.done - cur.lr_done >= CHUNK {
+                    cur.lr_done = cur.done;
+                    lr = cfg.lr * (1.0 - cur.lr_done as f32 / my_total as f32).max(1e-4);
                 }
+                if pending >= CHUNK {
+                    self.publish(&mut pending, &mut effective, &mut loss_sum, &mut loss_n);
+                }
+            }
+            cur.epoch += 1;
+            cur.next = first;
+            if pause {
+                break;
             }
         }
         self.publish(&mut pending, &mut effective, &mut loss_sum, &mut loss_n);
+        cur.rng = rng.state();
+        cur.lr_bits = lr.to_bits();
     }
 
     fn publish(&self, pending: &mut u64, effective: &mut u64, loss_sum: &mut f64, loss_n: &mut u64) {
