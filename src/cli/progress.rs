@@ -20,3 +20,10 @@ pub fn rate_bar(total: u64, unit: &str) -> ProgressBar {
     bar.set_style(style);
     bar
 }
+
+/// Moves `bar` to `done` of `total`, for jobs that report both (their total may only be
+/// known once they start).
+pub fn show(bar: &ProgressBar, done: usize, total: usize) {
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+}

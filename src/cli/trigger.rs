@@ -261,10 +261,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         Action::Eval { dir, model, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let bar = progress::bar(0);
-            let report = run::eval_dir(&net, &detector.config(), &dir, |d, t| {
-                bar.set_length(t as u64);
-                bar.set_position(d as u64);
-            })?;
+            let report = run::eval_dir(&net, &detector.config(), &dir, |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
             println!("files {}  audio {:.1} min", report.files, report.audio_seconds / 60.0);
@@ -312,10 +309,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             bar.set_message("streaming");
             let pieces = (hours * 360.0).round().max(1.0) as usize;
             let per_segment = (segment_minutes * 6.0).round().max(1.0) as usize;
-            let r = run::drift(&net, &detector.config(), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k), |d, t| {
-                bar.set_length(t as u64);
-                bar.set_position(d as u64);
-            })?;
+            let r = run::drift(&net, &detector.config(), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k), |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             println!("{:>8}  {:>6}  {:>11}  {:>13}  {:>22}", "minutes", "recall", "words", "false accepts", "|p - fresh p| max/mean");
             for g in &r.segments {
@@ -348,10 +342,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 threads: 2,
             };
             let bar = progress::bar(0);
-            let n = run::make_eval(&spec, &dir, |_, d, t| {
-                bar.set_length(t as u64);
-                bar.set_position(d as u64);
-            })?;
+            let n = run::make_eval(&spec, &dir, |_, d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             println!("wrote {n} files and labels.tsv to {}", dir.display());
             Ok(())
@@ -363,8 +354,7 @@ fn samples(cfg: &TrainConfig, dir: &Path) -> anyhow::Result<()> {
     let bar = progress::bar(0);
     let bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| {
         bar.set_message(format!("synthesising {what}"));
-        bar.set_length(t as u64);
-        bar.set_position(d as u64);
+        progress::show(&bar, d, t);
     })?;
     bar.finish_and_clear();
     let mut tsv = String::from("file\tkind\tends\n");
@@ -385,8 +375,7 @@ fn train(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Re
     let stage_bar = progress::bar(0);
     let stage = |what: &str, d: usize, t: usize| {
         stage_bar.set_message(format!("synthesising {what}"));
-        stage_bar.set_length(t as u64);
-        stage_bar.set_position(d as u64);
+        progress::show(&stage_bar, d, t);
     };
     let total = (cfg.epochs * cfg.examples) as u64;
     let bar = progress::bar(total);
