@@ -61,6 +61,9 @@ pub enum Action {
         /// Use the course's sizes (196 filters, GRUs of 128) instead of the smaller default
         #[arg(long)]
         course_size: bool,
+        /// Draw every negative equally often instead of mining the ones the detector mistakes
+        #[arg(long)]
+        no_mining: bool,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -206,6 +209,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             lr,
             threads,
             course_size,
+            no_mining,
             positives,
             negatives,
             val_examples,
@@ -226,6 +230,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 lr,
                 threads,
                 val_examples,
+                mine_hard_negatives: !no_mining,
                 positives,
                 negatives,
                 speech_commands: existing(speech_commands, "Speech Commands"),

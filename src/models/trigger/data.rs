@@ -242,6 +242,9 @@ pub struct Bank {
     /// What each negative says (the TTS text, or the Speech Commands word), so that an
     /// evaluation can tell which words the detector mistakes for the trigger.
     pub negative_names: Vec<String>,
+    /// How often each negative is drawn, relative to the others (empty: all alike).
+    /// Training raises the ones the detector mistakes for the word: hard-negative mining.
+    pub negative_weights: Vec<f32>,
     pub backgrounds: Vec<Vec<f32>>,
 }
 
@@ -326,7 +329,7 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
     if positives.is_empty() {
         return Err(ModelError::Invalid("no positive clip could be synthesised".into()));
     }
-    Ok(Bank { positives, negatives, negative_names, backgrounds })
+    Ok(Bank { positives, negatives, negative_names, negative_weights: Vec::new(), backgrounds })
 }
 
 /// How examples are composed.
@@ -341,6 +344,24 @@ impl Default for ExampleSpec {
     fn default() -> Self {
         Self { seconds: 10.0, max_positives: 4, max_negatives: 4 }
     }
+}
+
+/// A negative's index, drawn by `negative_weights` (uniformly when there are none).
+fn pick_negative(bank: &Bank, rng: &mut impl Rng) -> usize {
+    let w = &bank.negative_weights;
+    let total: f32 = w.iter().sum();
+    if w.len() != bank.negatives.len() || !(total.is_finite() && total > 0.0) {
+        return rng.random_range(0..bank.negatives.len());
+    }
+    let mut r = rng.random::<f32>() * total;
+    for (k, &wk) in w.iter().enumerate() {
+        if r < wk {
+            return k;
+        }
+        r -= wk;
+    }
+    // f32 rounding can leave r just above the last weight.
+    w.iter().rposition(|&wk| wk > 0.0).unwrap_or(0)
 }
 
 /// One mixed clip: samples at 16 kHz and the sample index where each positive ends.
@@ -448,7 +469,7 @@ pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
     }
     for _ in 0..n_neg {
         if !bank.negatives.is_empty() {
-            let k = rng.random_range(0..bank.negatives.len());
+            let k = pick_negative(bank, &mut rng);
             clips.push((Some(k), perturb(&bank.negatives[k], &mut rng)));
         }
     }
@@ -498,7 +519,7 @@ mod tests {
     use super::*;
 
     fn bank() -> Bank {
-        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], negative_names: vec!["minus".into()], backgrounds: vec![] }
+        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], negative_names: vec!["minus".into()], negative_weights: vec![], backgrounds: vec![] }
     }
 
     /// Default spectrogram (window 400, hop 160 at 16 kHz) and stride 4, kernel 15: step j
@@ -563,6 +584,29 @@ mod tests {
             assert!(mean < -0.03, "span {s}..{e} holds no negative clip: mean {mean}");
             assert!(with_neg.ends.iter().all(|&pe| pe <= s || pe >= e + 7040), "{:?} vs {:?}", with_neg.ends, (s, e));
         }
+    }
+
+    /// With weights (0, 3, 1) the first negative is never drawn and the second about three
+    /// times as often as the third (of ~400 draws, 300 against 100; the bounds allow 5 sd).
+    #[test]
+    fn weighted_negatives_follow_their_weights() {
+        let mut b = bank();
+        b.negatives = vec![vec![-0.5; 4000], vec![0.1; 3000], vec![0.2; 3000]];
+        b.negative_names = vec!["a".into(), "b".into(), "c".into()];
+        b.negative_weights = vec![0.0, 3.0, 1.0];
+        let mut counts = [0usize; 3];
+        let mut rng = seeded_rng(9);
+        for _ in 0..400 {
+            counts[pick_negative(&b, &mut rng)] += 1;
+        }
+        assert_eq!(counts[0], 0);
+        assert!((255..=345).contains(&counts[1]), "{counts:?}");
+        b.negative_weights = vec![];
+        let mut seen = [false; 3];
+        for _ in 0..100 {
+            seen[pick_negative(&b, &mut rng)] = true;
+        }
+        assert_eq!(seen, [true; 3], "no weights: every negative is drawn");
     }
 
     /// The negatives never say the word itself: none for "activate" (which the list holds

@@ -672,6 +672,7 @@ mod tests {
             positives: vec![clip("a.wav", include_bytes!("testdata/activate_en-us.wav"))],
             negatives: vec![clip("o.wav", include_bytes!("testdata/other_words_en-us.wav"))],
             negative_names: vec!["other words".into()],
+            negative_weights: vec![],
             backgrounds: vec![],
         };
         let net = super::super::load_model(None).unwrap();

@@ -15,7 +15,7 @@ use ndarray::{Array2, Array3, Axis};
 
 use super::data::{self, Bank, BankSpec, ExampleSpec};
 use super::detect::{DetectorConfig, Trigger, score};
-use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats};
+use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats, predict_one};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::spectrogram::spectrogram;
 use crate::models::ModelError;
@@ -36,6 +36,8 @@ pub struct TrainConfig {
     pub clip: f64,
     pub threads: usize,
     pub val_examples: usize,
+    /// Draw the negatives the detector scores high more often, from the second epoch on.
+    pub mine_hard_negatives: bool,
     /// TTS utterances to synthesise for training (positives, negatives).
     pub positives: usize,
     pub negatives: usize,
@@ -58,6 +60,7 @@ impl Default for TrainConfig {
             clip: 5.0,
             threads: 2,
             val_examples: 96,
+            mine_hard_negatives: true,
             positives: 600,
             negatives: 1200,
             example: ExampleSpec::default(),
@@ -175,6 +178,49 @@ pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u
     Ok(Batch { x, y, ends })
 }
 
+/// Hard-negative mining: each negative clip, 0.25 s into a quiet pink-noise bed (-45 dB, as
+/// quiet as the examples' backgrounds get) with 0.75 s after it, through the network; a clip
+/// whose highest probability is p gets weight 1 + 4p, so the words the detector takes for the
+/// trigger come up to five times as often while every other word still comes up.
+pub fn hard_negative_weights(net: &TriggerNet<f32>, bank: &Bank, threads: usize) -> Result<Vec<f32>, ModelError> {
+    let spec = SpectrogramConfig::default();
+    let rate = data::SAMPLE_RATE as usize;
+    let per = bank.negatives.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<Result<Vec<f32>, ModelError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bank
+            .negatives
+            .chunks(per)
+            .enumerate()
+            .map(|(t, clips)| {
+                let spec = &spec;
+                s.spawn(move || {
+                    let mut rng = crate::nn::seeded_rng(0x4E6 + t as u64);
+                    clips
+                        .iter()
+                        .map(|clip| {
+                            let mut x = data::synthetic_noise(clip.len() + rate, 1, &mut rng);
+                            x.iter_mut().for_each(|v| *v *= crate::dsp::mix::db_to_gain(-45.0));
+                            crate::dsp::mix::mix_into(&mut x, clip, rate / 4, 1.0);
+                            let sg = spectrogram(&x, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+                            if net.config().steps_for(sg.nrows()) == 0 {
+                                return Ok(1.0);
+                            }
+                            let p = predict_one(net, sg.view())?;
+                            Ok(1.0 + 4.0 * p.iter().copied().fold(0f32, f32::max))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a mining thread panicked".into())))).collect()
+    });
+    let mut w = Vec::with_capacity(bank.negatives.len());
+    for part in parts {
+        w.extend(part?);
+    }
+    Ok(w)
+}
+
 fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32 | i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
@@ -235,20 +281,21 @@ pub fn train(
     cfg.validate()?;
     let train_bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| stage(&format!("training {what}"), d, t))?;
     let val_bank = data::build_bank(&cfg.bank_spec(true), &|what, d, t| stage(&format!("held-out {what}"), d, t))?;
-    train_on(cfg, &train_bank, &val_bank, checkpoint, on_event)
+    train_on(cfg, train_bank, &val_bank, checkpoint, on_event)
 }
 
-/// [`train`] on banks already built (tests use small synthetic ones).
+/// [`train`] on banks already built (tests use small synthetic ones); the training bank's
+/// negative weights are its own to set.
 pub fn train_on(
     cfg: &TrainConfig,
-    train_bank: &Bank,
+    mut train_bank: Bank,
     val_bank: &Bank,
     checkpoint: Option<&Path>,
     on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> Result<(TriggerNet<f32>, Summary), ModelError> {
     cfg.validate()?;
     let mut net = TriggerNet::<f32>::new(cfg.model.clone(), cfg.seed)?;
-    let (mean, scale) = feature_stats(train_bank, cfg)?;
+    let (mean, scale) = feature_stats(&train_bank, cfg)?;
     net.feat_mean.value = mean;
     net.feat_scale.value = scale;
     net.info.insert("word".into(), cfg.word.clone());
@@ -274,6 +321,11 @@ pub fn train_on(
     for epoch in first_epoch..cfg.epochs {
         let epoch_start = Instant::now();
         opt.lr = cfg.lr_at(epoch);
+        if cfg.mine_hard_negatives && epoch > 0 {
+            // From the network as it stands, so a resumed run mines what the straight one did.
+            train_bank.negative_weights = hard_negative_weights(&net, &train_bank, threads)?;
+        }
+        let train_bank = &train_bank;
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         for step in 0..steps_per_epoch {
             let lo = step * cfg.batch;
@@ -395,7 +447,8 @@ mod tests {
     fn banks() -> (Bank, Bank) {
         let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
         let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
-        let b = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], backgrounds: vec![] };
+        let low: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.02).sin() * 0.5).collect();
+        let b = Bank { positives: vec![chirp], negatives: vec![hum, low], negative_names: vec!["hum".into(), "low hum".into()], negative_weights: vec![], backgrounds: vec![] };
         (b.clone(), b)
     }
 
@@ -419,12 +472,13 @@ mod tests {
     }
 
     /// Stopping after epoch 1 and resuming from the checkpoint ends with exactly the weights
-    /// of an uninterrupted run (same examples, same Adam state), and the loss is finite.
+    /// of an uninterrupted run (same examples, same Adam state, the same hard-negative weights
+    /// mined from the restored network), and the loss is finite.
     #[test]
     fn resume_equals_uninterrupted() {
         let (tb, vb) = banks();
         let dir = tempfile::tempdir().unwrap();
-        let (mut straight, summary) = train_on(&cfg(), &tb, &vb, None, &mut |_| ControlFlow::Continue(())).unwrap();
+        let (mut straight, summary) = train_on(&cfg(), tb.clone(), &vb, None, &mut |_| ControlFlow::Continue(())).unwrap();
         assert_eq!(summary.examples, 12);
         assert!(summary.val.as_ref().is_some_and(|v| v.loss.is_finite()));
         let ck = dir.path().join("ck.safetensors");
@@ -432,8 +486,8 @@ mod tests {
             Event::Epoch { .. } => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
         };
-        train_on(&cfg(), &tb, &vb, Some(&ck), stop_after_first).unwrap();
-        let (mut resumed, s2) = train_on(&cfg(), &tb, &vb, Some(&ck), &mut |_| ControlFlow::Continue(())).unwrap();
+        train_on(&cfg(), tb.clone(), &vb, Some(&ck), stop_after_first).unwrap();
+        let (mut resumed, s2) = train_on(&cfg(), tb.clone(), &vb, Some(&ck), &mut |_| ControlFlow::Continue(())).unwrap();
         assert_eq!(s2.examples, 6, "only the second epoch ran");
         let (a, b) = (params(&mut straight), params(&mut resumed));
         let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
