@@ -61,9 +61,10 @@ pub enum Action {
         /// Use the course's sizes (196 filters, GRUs of 128) instead of the smaller default
         #[arg(long)]
         course_size: bool,
-        /// Draw every negative equally often instead of mining the ones the detector mistakes
+        /// Mine hard negatives: from the second epoch, draw the negatives the detector scores
+        /// high up to five times as often (measured: no gain at 30 epochs; see the README)
         #[arg(long)]
-        no_mining: bool,
+        mine: bool,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -209,7 +210,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             lr,
             threads,
             course_size,
-            no_mining,
+            mine,
             positives,
             negatives,
             val_examples,
@@ -230,7 +231,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 lr,
                 threads,
                 val_examples,
-                mine_hard_negatives: !no_mining,
+                mine_hard_negatives: mine,
                 positives,
                 negatives,
                 speech_commands: existing(speech_commands, "Speech Commands"),

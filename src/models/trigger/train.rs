@@ -60,7 +60,7 @@ impl Default for TrainConfig {
             clip: 5.0,
             threads: 2,
             val_examples: 96,
-            mine_hard_negatives: true,
+            mine_hard_negatives: false,
             positives: 600,
             negatives: 1200,
             example: ExampleSpec::default(),
@@ -461,6 +461,7 @@ mod tests {
             threads: 2,
             val_examples: 2,
             example: ExampleSpec { seconds: 2.0, ..Default::default() },
+            mine_hard_negatives: true,
             ..TrainConfig::default()
         }
     }
