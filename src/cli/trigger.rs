@@ -58,9 +58,9 @@ pub enum Action {
         lr: f64,
         #[arg(long, default_value_t = TrainConfig::default().threads)]
         threads: usize,
-        /// Use the course's sizes (196 filters, GRUs of 128) instead of the smaller default
+        /// 96 filters and GRUs of 96 instead of the course's 196 and 128: 1.6x as fast to train
         #[arg(long)]
-        course_size: bool,
+        small: bool,
         /// Mine hard negatives: from the second epoch, draw the negatives the detector scores
         /// high up to five times as often (measured: no gain at 30 epochs; see the README)
         #[arg(long)]
@@ -209,7 +209,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             batch,
             lr,
             threads,
-            course_size,
+            small,
             mine,
             positives,
             negatives,
@@ -222,7 +222,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             stop_after,
         } => {
             let cfg = TrainConfig {
-                model: if course_size { TriggerConfig::course() } else { TriggerConfig::small() },
+                model: if small { TriggerConfig::small() } else { TriggerConfig::course() },
                 word,
                 seed,
                 epochs,

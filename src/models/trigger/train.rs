@@ -50,7 +50,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            model: TriggerConfig::small(),
+            model: TriggerConfig::course(),
             word: "activate".into(),
             seed: 0,
             epochs: 12,
