@@ -1,6 +1,7 @@
 //! Running audio through the streaming path: detection in a file, evaluation over a
 //! labelled folder, the speed benchmark, a chime, and writing a held-out evaluation set.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -125,30 +126,36 @@ pub enum Kind {
     Stream,
 }
 
+/// The error for line `line` (1-based) of the TSV file at `path`.
+fn tsv_error(path: &Path, line: usize, reason: String) -> ModelError {
+    ModelError::Data { path: path.to_path_buf(), reason: format!("line {line}: {reason}") }
+}
+
+/// The rows of a TSV file whose first line must be `header`: (1-based line number, columns),
+/// blank lines skipped, Windows line ends accepted.
+fn tsv_rows<'a>(path: &Path, text: &'a str, header: &str) -> Result<impl Iterator<Item = (usize, Vec<&'a str>)>, ModelError> {
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r')).enumerate();
+    match lines.next() {
+        Some((_, h)) if h == header => {}
+        _ => return Err(tsv_error(path, 1, format!("the header must be {}", header.replace('\t', "<TAB>")))),
+    }
+    Ok(lines.filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l.split('\t').collect())))
+}
+
 /// Parses labels.tsv: header `file<TAB>kind<TAB>ends`, kinds pos/neg/stream, ends in
 /// seconds separated by `;` (may be empty).
 pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError> {
-    let bad = |line: usize, reason: String| ModelError::Data { path: path.to_path_buf(), reason: format!("line {line}: {reason}") };
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim_end_matches('\r') == "file\tkind\tends" => {}
-        _ => return Err(bad(1, "the header must be file<TAB>kind<TAB>ends".into())),
-    }
+    let bad = |line: usize, reason: String| tsv_error(path, line, reason);
     let mut rows = Vec::new();
-    for (i, line) in lines {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cols: Vec<&str> = line.split('\t').collect();
+    for (i, cols) in tsv_rows(path, text, "file\tkind\tends")? {
         if cols.len() < 2 || cols.len() > 3 {
-            return Err(bad(i + 1, format!("expected 3 tab-separated columns, got {}", cols.len())));
+            return Err(bad(i, format!("expected 3 tab-separated columns, got {}", cols.len())));
         }
         let kind = match cols[1].trim() {
             "pos" => Kind::Pos,
             "neg" => Kind::Neg,
             "stream" => Kind::Stream,
-            other => return Err(bad(i + 1, format!("kind must be pos, neg or stream, got {other:?}"))),
+            other => return Err(bad(i, format!("kind must be pos, neg or stream, got {other:?}"))),
         };
         let ends = cols
             .get(2)
@@ -156,13 +163,13 @@ pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError
             .filter(|e| !e.is_empty())
             .map(|e| {
                 e.split(';')
-                    .map(|v| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| bad(i + 1, format!("{v:?} is not a time in seconds"))))
+                    .map(|v| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| bad(i, format!("{v:?} is not a time in seconds"))))
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?
             .unwrap_or_default();
         if cols[0].is_empty() || cols[0].contains("..") {
-            return Err(bad(i + 1, format!("bad file name {:?}", cols[0])));
+            return Err(bad(i, format!("bad file name {:?}", cols[0])));
         }
         rows.push(LabelRow { file: cols[0].to_string(), kind, ends });
     }
@@ -187,28 +194,18 @@ pub struct Spoken {
 
 /// Parses `contents.tsv` into the words of each file.
 pub fn parse_contents(path: &Path, text: &str) -> Result<std::collections::HashMap<String, Vec<Spoken>>, ModelError> {
-    let bad = |line: usize, reason: String| ModelError::Data { path: path.to_path_buf(), reason: format!("line {line}: {reason}") };
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim_end_matches('\r') == "file\tstart\tend\tword" => {}
-        _ => return Err(bad(1, "the header must be file<TAB>start<TAB>end<TAB>word".into())),
-    }
+    let bad = |line: usize, reason: String| tsv_error(path, line, reason);
     let mut out: std::collections::HashMap<String, Vec<Spoken>> = Default::default();
-    for (i, line) in lines {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cols: Vec<&str> = line.split('\t').collect();
+    for (i, cols) in tsv_rows(path, text, "file\tstart\tend\tword")? {
         let time = |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
         match cols.as_slice() {
             [file, start, end, word] => {
                 let (Some(start), Some(end)) = (time(start), time(end)) else {
-                    return Err(bad(i + 1, "start and end must be times in seconds".into()));
+                    return Err(bad(i, "start and end must be times in seconds".into()));
                 };
                 out.entry(file.to_string()).or_default().push(Spoken { start, end, word: word.to_string() });
             }
-            _ => return Err(bad(i + 1, format!("expected 4 tab-separated columns, got {}", cols.len()))),
+            _ => return Err(bad(i, format!("expected 4 tab-separated columns, got {}", cols.len()))),
         }
     }
     Ok(out)
@@ -267,7 +264,7 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => return Err(ModelError::Io { path: contents_path, source }),
     };
-    let mut causes: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut causes: BTreeMap<String, usize> = Default::default();
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
     let mut lat = Vec::new();
@@ -367,10 +364,13 @@ pub struct MakeEvalSpec {
     pub threads: usize,
 }
 
+/// A 10-s evaluation clip of other words only.
+const NEGATIVES_ONLY: ExampleSpec = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4 };
+
 /// Piece `k` of a held-out stream: 10 s each, one piece in three carrying a positive, the
 /// rest only negatives, so a stream says the word about every 30 s among other words.
 pub fn stream_piece(bank: &Bank, seed: u64, k: usize) -> data::Example {
-    let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2 } } else { ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4 } };
+    let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2 } } else { NEGATIVES_ONLY };
     data::make_example(bank, &ex, seed.wrapping_mul(3_000_017).wrapping_add(k as u64))
 }
 
@@ -398,9 +398,9 @@ pub struct DriftSegment {
     pub positives: usize,
     pub hits: usize,
     pub false_accepts: usize,
-    /// The largest and mean |p_carried - p_fresh| over the `check_s` seconds after a fresh
-    /// detector, started `warm_s` earlier at the segment's start, has warmed up (None for
-    /// the first segment, where both start from zero).
+    /// The largest and mean |p_carried - p_fresh| over the segment's first two pieces, past
+    /// the fresh detector's first `warm_s` seconds (None for the first segment, where both
+    /// start from zero).
     pub max_abs_diff: Option<f32>,
     pub mean_abs_diff: Option<f32>,
 }
@@ -448,9 +448,10 @@ pub fn drift(
     // pipelines put their steps on the same grid, the fresh one missing the steps whose
     // frames reach back before its start.
     let ms = |t: f64| (t * 1000.0).round() as i64;
-    let (mut pc, mut pf) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+    // Ordered, so the mean sums in the same order on every run.
+    let (mut pc, mut pf) = (BTreeMap::new(), BTreeMap::new());
     let mut fresh_from: Option<f64> = None;
-    let close = |pc: &mut std::collections::HashMap<i64, f32>, pf: &mut std::collections::HashMap<i64, f32>, seg: Option<&mut DriftSegment>| {
+    let close = |pc: &mut BTreeMap<i64, f32>, pf: &mut BTreeMap<i64, f32>, seg: Option<&mut DriftSegment>| {
         let diffs: Vec<f32> = pf.iter().filter_map(|(t, p)| pc.get(t).map(|c| (c - p).abs())).collect();
         if let Some(seg) = seg.filter(|_| !diffs.is_empty()) {
             seg.max_abs_diff = Some(diffs.iter().copied().fold(0.0, f32::max));
@@ -558,9 +559,8 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
         done += 1;
         progress("clips", done, total);
     }
-    let neg_ex = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4 };
     for k in 0..spec.neg_files {
-        let e = data::make_example(&bank, &neg_ex, spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
+        let e = data::make_example(&bank, &NEGATIVES_ONLY, spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
         let name = format!("neg_{k:05}.wav");
         write(&name, &e.samples)?;
         note(&name, &e, 0);

@@ -178,32 +178,37 @@ pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u
     Ok(Batch { x, y, ends })
 }
 
-/// Hard-negative mining: each negative clip, 0.25 s into a quiet pink-noise bed (-45 dB, as
-/// quiet as the examples' backgrounds get) with 0.75 s after it, through the network; a clip
-/// whose highest probability is p gets weight 1 + 4p, so the words the detector takes for the
-/// trigger come up to five times as often while every other word still comes up.
-pub fn hard_negative_weights(net: &TriggerNet<f32>, bank: &Bank, threads: usize) -> Result<Vec<f32>, ModelError> {
+/// What hard-negative mining feeds the network, made once per run: each negative clip
+/// 0.25 s into a quiet pink-noise bed (-45 dB, as quiet as the examples' backgrounds get)
+/// with 0.75 s after it, as a spectrogram [frames, bands]. The noise is seeded by the clip.
+pub fn mining_inputs(bank: &Bank) -> Result<Vec<Array2<f32>>, ModelError> {
     let spec = SpectrogramConfig::default();
     let rate = data::SAMPLE_RATE as usize;
-    let per = bank.negatives.len().div_ceil(threads.max(1)).max(1);
+    bank.negatives
+        .iter()
+        .enumerate()
+        .map(|(k, clip)| {
+            let mut x = data::synthetic_noise(clip.len() + rate, 1, &mut crate::nn::seeded_rng(0x4E6 ^ k as u64));
+            x.iter_mut().for_each(|v| *v *= crate::dsp::mix::db_to_gain(-45.0));
+            crate::dsp::mix::mix_into(&mut x, clip, rate / 4, 1.0);
+            spectrogram(&x, &spec).map_err(|e| ModelError::Invalid(e.to_string()))
+        })
+        .collect()
+}
+
+/// Hard-negative mining: a negative whose [`mining_inputs`] spectrogram the network gives a
+/// highest probability p gets weight 1 + 4p, so the words the detector takes for the trigger
+/// come up to five times as often while every other word still comes up.
+pub fn hard_negative_weights(net: &TriggerNet<f32>, inputs: &[Array2<f32>], threads: usize) -> Result<Vec<f32>, ModelError> {
+    let per = inputs.len().div_ceil(threads.max(1)).max(1);
     let parts: Vec<Result<Vec<f32>, ModelError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bank
-            .negatives
+        let handles: Vec<_> = inputs
             .chunks(per)
-            .enumerate()
-            .map(|(t, clips)| {
-                let spec = &spec;
+            .map(|chunk| {
                 s.spawn(move || {
-                    clips
+                    chunk
                         .iter()
-                        .enumerate()
-                        .map(|(i, clip)| {
-                            // Noise seeded by the clip, so the weights do not depend on the threads.
-                            let mut rng = crate::nn::seeded_rng(0x4E6 ^ (t * per + i) as u64);
-                            let mut x = data::synthetic_noise(clip.len() + rate, 1, &mut rng);
-                            x.iter_mut().for_each(|v| *v *= crate::dsp::mix::db_to_gain(-45.0));
-                            crate::dsp::mix::mix_into(&mut x, clip, rate / 4, 1.0);
-                            let sg = spectrogram(&x, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+                        .map(|sg| {
                             if net.config().steps_for(sg.nrows()) == 0 {
                                 return Ok(1.0);
                             }
@@ -216,7 +221,7 @@ pub fn hard_negative_weights(net: &TriggerNet<f32>, bank: &Bank, threads: usize)
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a mining thread panicked".into())))).collect()
     });
-    let mut w = Vec::with_capacity(bank.negatives.len());
+    let mut w = Vec::with_capacity(inputs.len());
     for part in parts {
         w.extend(part?);
     }
@@ -320,12 +325,13 @@ pub fn train_on(
     let mut examples = 0;
     let mut last_val = None;
     let steps_per_epoch = cfg.examples.div_ceil(cfg.batch);
+    let mining = if cfg.mine_hard_negatives { mining_inputs(&train_bank)? } else { Vec::new() };
     for epoch in first_epoch..cfg.epochs {
         let epoch_start = Instant::now();
         opt.lr = cfg.lr_at(epoch);
         if cfg.mine_hard_negatives && epoch > 0 {
             // From the network as it stands, so a resumed run mines what the straight one did.
-            train_bank.negative_weights = hard_negative_weights(&net, &train_bank, threads)?;
+            train_bank.negative_weights = hard_negative_weights(&net, &mining, threads)?;
         }
         let train_bank = &train_bank;
         let (mut loss_sum, mut seen) = (0.0, 0usize);
@@ -503,10 +509,11 @@ mod tests {
     fn mined_weights_are_bounded_and_thread_independent() {
         let (tb, _) = banks();
         let net = TriggerNet::<f32>::new(cfg().model, 3).unwrap();
-        let w = hard_negative_weights(&net, &tb, 3).unwrap();
+        let inputs = mining_inputs(&tb).unwrap();
+        let w = hard_negative_weights(&net, &inputs, 3).unwrap();
         assert_eq!(w.len(), 2);
         assert!(w.iter().all(|&x| (1.0..=5.0).contains(&x)), "{w:?}");
-        assert_eq!(w, hard_negative_weights(&net, &tb, 1).unwrap());
+        assert_eq!(w, hard_negative_weights(&net, &inputs, 1).unwrap());
     }
 
     #[test]
