@@ -63,6 +63,15 @@ pub fn sigmoid_binary_cross_entropy<F: Scalar>(logits: ArrayView2<F>, targets: A
     Ok(LossGrad { loss, dlogits, count: logits.len() })
 }
 
+/// L2 weight penalty λ/2 |w|² for `w` of any shape; adds its gradient λ w into `grad`.
+pub fn l2_penalty<F: Scalar>(w: &ndarray::ArrayViewD<F>, grad: &mut ndarray::ArrayViewMutD<F>, lambda: f64) -> F {
+    if lambda == 0.0 {
+        return F::zero();
+    }
+    grad.scaled_add(F::of(lambda), w);
+    F::of(lambda / 2.0) * w.iter().map(|&x| x * x).sum::<F>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +122,17 @@ mod tests {
         let logits = array![[0.0f32, 1.0]];
         assert!(softmax_cross_entropy(logits.view(), &[2], None).is_err());
         assert!(softmax_cross_entropy(logits.view(), &[0, 1], None).is_err());
+    }
+
+    /// w = (1, -2), λ = 0.5: penalty 0.5/2 · (1 + 4) = 1.25; gradient 0.1 + 0.5·1 = 0.6 and
+    /// 0 + 0.5·(-2) = -1 on top of what was there; λ = 0 leaves both alone.
+    #[test]
+    fn golden_l2_penalty() {
+        let w = ndarray::array![1.0f64, -2.0].into_dyn();
+        let mut g = ndarray::array![0.1f64, 0.0].into_dyn();
+        assert!((l2_penalty(&w.view(), &mut g.view_mut(), 0.5) - 1.25).abs() < 1e-12);
+        assert!((g[0] - 0.6).abs() < 1e-12 && (g[1] + 1.0).abs() < 1e-12);
+        assert_eq!(l2_penalty(&w.view(), &mut g.view_mut(), 0.0), 0.0);
+        assert!((g[0] - 0.6).abs() < 1e-12);
     }
 }

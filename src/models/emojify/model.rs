@@ -8,7 +8,7 @@ use super::{EmojifyError, LABELS, NUM_CLASSES, encode_marked, fingerprint};
 use crate::models::words::WordVectors;
 use crate::nn::activation::{Activation, softmax_rows};
 use crate::nn::cell::{Cell, State};
-use crate::nn::loss::softmax_cross_entropy;
+use crate::nn::loss::{l2_penalty, softmax_cross_entropy};
 use crate::nn::param::join;
 use crate::nn::recurrent::SeqInput;
 use crate::nn::weights::{KIND_KEY, Weights};
@@ -311,9 +311,9 @@ impl<F: Scalar> Net<F> {
                 // L2: loss += λ/2 |W|², gradient += λ W
                 let mut penalty = F::zero();
                 for (p, lambda) in [(&mut n.hid.w, n.l2), (&mut n.out.w, n.l2)] {
-                    penalty += l2_term(&p.value.view().into_dyn(), &mut p.grad.view_mut().into_dyn(), lambda);
+                    penalty += l2_penalty(&p.value.view().into_dyn(), &mut p.grad.view_mut().into_dyn(), lambda);
                 }
-                penalty += l2_term(&n.bow.table.value.view().into_dyn(), &mut n.bow.table.grad.view_mut().into_dyn(), n.bow_l2);
+                penalty += l2_penalty(&n.bow.table.value.view().into_dyn(), &mut n.bow.table.grad.view_mut().into_dyn(), n.bow_l2);
                 (lg.loss / b + penalty, count_right(logits.view(), targets))
             }
         };
@@ -348,16 +348,6 @@ fn mean_rows<F: Scalar>(emb: &Embedding<F>, seqs: &[&[usize]]) -> Result<Array2<
         row.mapv_inplace(|v| v / F::of(s.len() as f64));
     }
     Ok(x)
-}
-
-/// λ/2 |w|², adding λ w into `grad`.
-fn l2_term<F: Scalar>(w: &ndarray::ArrayViewD<F>, grad: &mut ndarray::ArrayViewMutD<F>, lambda: f64) -> F {
-    if lambda == 0.0 {
-        return F::zero();
-    }
-    let l = F::of(lambda);
-    grad.scaled_add(l, w);
-    F::of(lambda / 2.0) * w.iter().map(|&x| x * x).sum::<F>()
 }
 
 /// V3's features [B, 3D]: mean of plain words, mean of negated words (ids >= V), max of all.
