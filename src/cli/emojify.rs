@@ -27,7 +27,7 @@ pub struct EmojifyArgs {
 pub struct Using {
     /// v1 (mean of word vectors -> softmax), v2 (two LSTM layers) or v3 (mean, negated mean
     /// and max of the vectors -> hidden layer, plus a bag of words)
-    #[arg(long, default_value = "v3")]
+    #[arg(long, default_value = "v2")]
     pub model: Version,
     /// A weights file (its own kind, v1, v2 or v3, decides the network) [default: the shipped model of --model]
     #[arg(long)]
@@ -50,7 +50,7 @@ pub enum Action {
     /// Train a model (defaults reproduce the shipped one of --model).
     Train {
         /// v1, v2 or v3
-        #[arg(long, default_value = "v3")]
+        #[arg(long, default_value = "v2")]
         model: Version,
         /// The course's training sentences
         #[arg(long, default_value = "../shared/data/emojify/train_emoji.csv")]
