@@ -65,6 +65,10 @@ pub enum Action {
         /// high up to five times as often (measured: no gain at 30 epochs; see the README)
         #[arg(long)]
         mine: bool,
+        /// SpecAugment: mask two bands of up to 5 mel bands and two stretches of up to 150 ms
+        /// in every training spectrogram (measured: no gain at 30 epochs; see the README)
+        #[arg(long)]
+        spec_augment: bool,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -211,6 +215,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             threads,
             small,
             mine,
+            spec_augment,
             positives,
             negatives,
             val_examples,
@@ -232,6 +237,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 threads,
                 val_examples,
                 mine_hard_negatives: mine,
+                spec_augment,
                 positives,
                 negatives,
                 speech_commands: existing(speech_commands, "Speech Commands"),

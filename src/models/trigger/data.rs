@@ -491,6 +491,29 @@ pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
     Example { samples: x, ends, negatives }
 }
 
+/// SpecAugment's masks for a spectrogram [frames, bands], drawn from `seed`: two bands of
+/// 0-5 adjacent mel bands and two stretches of 0-15 frames (up to 150 ms) are set to the
+/// example's mean, so the detector cannot lean on any one band or instant of a voice it has
+/// heard. The mean, not zero, because zero in log-mel is a loud, flat sound.
+pub fn spec_augment(x: &mut ndarray::Array2<f32>, seed: u64) {
+    let (frames, bands) = x.dim();
+    if frames == 0 || bands == 0 {
+        return;
+    }
+    let fill = x.mean().unwrap_or(0.0);
+    let mut rng = seeded_rng(seed ^ 0x5BEC);
+    for _ in 0..2 {
+        let w = rng.random_range(0..=5usize.min(bands));
+        let lo = rng.random_range(0..=bands - w);
+        x.slice_mut(ndarray::s![.., lo..lo + w]).fill(fill);
+    }
+    for _ in 0..2 {
+        let w = rng.random_range(0..=15usize.min(frames));
+        let lo = rng.random_range(0..=frames - w);
+        x.slice_mut(ndarray::s![lo..lo + w, ..]).fill(fill);
+    }
+}
+
 /// Seconds at which output step `j` has seen all its input: the end of the last sample of
 /// its last frame.
 pub fn step_time(j: usize, spec: &SpectrogramConfig, net: &TriggerConfig) -> f64 {
@@ -649,5 +672,27 @@ mod tests {
             let n = synthetic_noise(4000, kind, &mut seeded_rng(2));
             assert!((rms(&n) - 1.0).abs() < 1e-3);
         }
+    }
+    /// Two band masks of at most 5 and two time masks of at most 15 frames: on a [200, 40]
+    /// ramp with distinct values, at most 2*5*200 + 2*15*40 = 3200 cells change, each to the
+    /// mean (the ramp 0..7999 has mean 3999.5); the same seed gives the same masks.
+    #[test]
+    fn spec_augment_masks_bounded_stretches_with_the_mean() {
+        let ramp = ndarray::Array2::from_shape_fn((200, 40), |(t, b)| (t * 40 + b) as f32);
+        let mut changed_any = false;
+        for seed in 0..50 {
+            let mut a = ramp.clone();
+            spec_augment(&mut a, seed);
+            let mut b = ramp.clone();
+            spec_augment(&mut b, seed);
+            assert_eq!(a, b);
+            let changed: Vec<f32> = a.iter().zip(&ramp).filter(|(x, y)| x != y).map(|(x, _)| *x).collect();
+            assert!(changed.len() <= 3200, "{} cells masked", changed.len());
+            assert!(changed.iter().all(|&v| v == 3999.5));
+            changed_any |= !changed.is_empty();
+        }
+        assert!(changed_any);
+        let mut empty = ndarray::Array2::<f32>::zeros((0, 40));
+        spec_augment(&mut empty, 1);
     }
 }

@@ -38,6 +38,8 @@ pub struct TrainConfig {
     pub val_examples: usize,
     /// Draw the negatives the detector scores high more often, from the second epoch on.
     pub mine_hard_negatives: bool,
+    /// Mask bands and stretches of every training spectrogram ([`data::spec_augment`]).
+    pub spec_augment: bool,
     /// TTS utterances to synthesise for training (positives, negatives).
     pub positives: usize,
     pub negatives: usize,
@@ -61,6 +63,7 @@ impl Default for TrainConfig {
             threads: 2,
             val_examples: 96,
             mine_hard_negatives: false,
+            spec_augment: false,
             positives: 600,
             negatives: 1200,
             example: ExampleSpec::default(),
@@ -154,14 +157,18 @@ pub struct Batch {
     pub ends: Vec<Vec<usize>>,
 }
 
-/// Makes examples from `seeds` and their spectrograms and labels.
-pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u64]) -> Result<Batch, ModelError> {
+/// Makes examples from `seeds` and their spectrograms (SpecAugment-masked if `augment`) and labels.
+pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u64], augment: bool) -> Result<Batch, ModelError> {
     let spec = SpectrogramConfig::default();
     let mut specs = Vec::with_capacity(seeds.len());
     let mut ends = Vec::with_capacity(seeds.len());
     for &s in seeds {
         let e = data::make_example(bank, ex, s);
-        specs.push(spectrogram(&e.samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?);
+        let mut sg = spectrogram(&e.samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+        if augment {
+            data::spec_augment(&mut sg, s);
+        }
+        specs.push(sg);
         ends.push(e.ends);
     }
     let frames = specs.first().map_or(0, |s| s.nrows());
@@ -235,7 +242,7 @@ fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
 /// Per-band mean and 1/std over a few examples.
 fn feature_stats(bank: &Bank, cfg: &TrainConfig) -> Result<(ndarray::Array1<f32>, ndarray::Array1<f32>), ModelError> {
     let seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
-    let b = make_batch(bank, &cfg.example, &cfg.model, &seeds)?;
+    let b = make_batch(bank, &cfg.example, &cfg.model, &seeds, false)?;
     let (n, t, m) = b.x.dim();
     let flat = b.x.into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
     let mean = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no frames".into()))?;
@@ -313,7 +320,7 @@ pub fn train_on(
         first_epoch = load_checkpoint(path, &mut net, &mut opt)?;
     }
     let val_seeds: Vec<u64> = (0..cfg.val_examples).map(|i| example_seed(cfg.seed ^ 0x7A1, 0, i)).collect();
-    let val = make_batch(val_bank, &cfg.example, &cfg.model, &val_seeds)?;
+    let val = make_batch(val_bank, &cfg.example, &cfg.model, &val_seeds, false)?;
     let threads = cfg.threads.min(cfg.batch / 2).max(1);
     let mut replicas: Vec<TriggerNet<f32>> = (0..threads)
         .map(|t| {
@@ -359,7 +366,7 @@ pub fn train_on(
                                 return Ok((0.0, 0));
                             }
                             let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
-                            let batch = make_batch(bank, &cfg.example, &cfg.model, &seeds)?;
+                            let batch = make_batch(bank, &cfg.example, &cfg.model, &seeds, cfg.spec_augment)?;
                             let loss = r.train_batch(batch.x.view(), batch.y.view())?;
                             Ok((loss, b - a))
                         })
