@@ -673,6 +673,7 @@ mod tests {
             assert!((rms(&n) - 1.0).abs() < 1e-3);
         }
     }
+
     /// Two band masks of at most 5 and two time masks of at most 15 frames: on a [200, 40]
     /// ramp with distinct values, at most 2*5*200 + 2*15*40 = 3200 cells change, each to the
     /// mean (the ramp 0..7999 has mean 3999.5); the same seed gives the same masks.
