@@ -25,7 +25,7 @@ pub struct EmojifyArgs {
 /// Which model and which vectors.
 #[derive(Args, Clone)]
 pub struct Using {
-    /// v1 (mean of word vectors -> softmax), v2 (two LSTM layers) or v3 (mean, negated mean
+    /// v1 (mean of word vectors -> softmax), v2 (two LSTM layers, five seeds averaged) or v3 (mean, negated mean
     /// and max of the vectors -> hidden layer, plus a bag of words)
     #[arg(long, default_value = "v2")]
     pub model: Version,
@@ -88,6 +88,9 @@ pub enum Action {
         cv: Option<usize>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Networks to train from seeds SEED, SEED+1, ... and average [default: 5 for v2, 1 for v1 and v3]
+        #[arg(long)]
+        members: Option<usize>,
         /// Scale word vectors to unit length before use [default: true for v1 and v3, false for v2]
         #[arg(long)]
         unit_vectors: Option<bool>,
@@ -100,12 +103,13 @@ pub enum Action {
 pub fn run(args: EmojifyArgs) -> anyhow::Result<()> {
     match (args.action, args.sentence) {
         (Some(Action::Eval { file, using, json }), _) => eval(&file, &using, json),
-        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, l2, bow_l2, cv, seed, unit_vectors, out }), _) => {
+        (Some(Action::Train { model, data, extra, dev, vectors, epochs, batch, lr, hidden, dropout, l2, bow_l2, cv, seed, members, unit_vectors, out }), _) => {
             let mut cfg = TrainConfig::default_for(model);
             cfg.epochs = epochs.unwrap_or(cfg.epochs);
             cfg.lr = lr.unwrap_or(cfg.lr);
             cfg.batch = batch;
             cfg.seed = seed;
+            cfg.members = members.unwrap_or(cfg.members);
             cfg.unit_vectors = unit_vectors.unwrap_or(cfg.unit_vectors);
             if model != Version::V1 {
                 cfg.net.hidden = hidden.unwrap_or(cfg.net.hidden);
@@ -237,8 +241,9 @@ fn train(cfg: &TrainConfig, data_path: &Path, extra: &Path, dev: &Path, vectors_
         None => None,
     };
     let v = vectors(vectors_path)?;
+    let seeds = if cfg.members > 1 { format!("seeds {}..={}", cfg.seed, cfg.seed + cfg.members as u64 - 1) } else { format!("seed {}", cfg.seed) };
     println!(
-        "training {} on {} sentences ({course} from {}, {} more), {} epochs, batch {}, lr {}, seed {}",
+        "training {} on {} sentences ({course} from {}, {} more), {} epochs, batch {}, lr {}, {seeds}",
         cfg.net.version,
         examples.len(),
         data_path.display(),
@@ -246,13 +251,13 @@ fn train(cfg: &TrainConfig, data_path: &Path, extra: &Path, dev: &Path, vectors_
         cfg.epochs,
         cfg.batch,
         cfg.lr,
-        cfg.seed
     );
-    let bar = super::progress::bar(cfg.epochs as u64);
+    let bar = super::progress::bar((cfg.epochs * cfg.members) as u64);
     let (mut model, prepared) = etrain::train(cfg, &v, &examples, dev.as_deref(), |r| {
-        bar.set_position(r.epoch as u64);
+        bar.inc(1);
         let dev = r.dev_accuracy.map(|a| format!(", dev {:.1}%", 100.0 * a)).unwrap_or_default();
-        bar.set_message(format!("loss {:.4}, train {:.1}%{dev}", r.loss, 100.0 * r.train_accuracy));
+        let who = if cfg.members > 1 { format!("network {}: ", r.member + 1) } else { String::new() };
+        bar.set_message(format!("{who}epoch {}, loss {:.4}, train {:.1}%{dev}", r.epoch, r.loss, 100.0 * r.train_accuracy));
         true
     })?;
     bar.finish_and_clear();

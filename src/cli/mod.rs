@@ -36,7 +36,7 @@ pub enum Command {
         #[command(subcommand)]
         action: jazz::Action,
     },
-    /// Emojify: a sentence to one of five emoji (V1: mean of word vectors; V2: two LSTMs).
+    /// Emojify: a sentence to one of five emoji (V1: mean of word vectors; V2: two LSTMs, five seeds averaged; V3: mean, max and negation).
     Emojify(emojify::EmojifyArgs),
     /// Character-level text generation on any corpus (Shakespeare by default).
     Text {

@@ -90,7 +90,7 @@ impl Panel for EmojifyPanel {
     fn ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("A sentence to an emoji");
         ui.label(
-            "V1 averages the word vectors and applies a softmax; V2 reads them in order with two LSTM layers; \
+            "V1 averages the word vectors and applies a softmax; V2 reads them in order with two LSTM layers (five seeds, averaged); \
              V3 adds the vectors' maximum, a separate mean for words after a negation, a hidden layer and a bag of words.",
         );
         let loaded = self.loaded.get_or_insert_with(Self::load);

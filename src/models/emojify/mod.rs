@@ -1,7 +1,8 @@
 //! Emojify: a sentence to one of five emoji, from pre-trained word vectors.
 //!
 //! V1 averages the sentence's word vectors and applies a softmax layer; V2 reads the
-//! vectors in order through two LSTM layers (the course's Keras model). Both look words up
+//! vectors in order through two LSTM layers (the course's Keras model; the shipped file holds
+//! five of them from five seeds, their probabilities averaged). All look words up
 //! in a [`WordVectors`] table that is not stored with the model: each model file records a
 //! fingerprint of the vectors it was trained on, and loading with other vectors is an error.
 //!

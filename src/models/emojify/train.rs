@@ -4,11 +4,13 @@
 //! simply started again, and with the same seed it gives the same model.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rand::seq::SliceRandom;
 
 use super::data::Example;
-use super::model::{Emojifier, Net, NetConfig, Version, argmax, table};
+use super::model::{Emojifier, MAX_MEMBERS, Members, Net, NetConfig, Version, argmax, count_right, mean_probs, table};
 use super::{EmojifyError, NUM_CLASSES, encode_marked};
 use crate::models::words::WordVectors;
 use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
@@ -25,14 +27,16 @@ pub struct TrainConfig {
     /// Read unit-length vectors (see [`table`]): on the shipped vectors this is 2 points
     /// better on tesss.csv for V1 and 9 worse for V2, hence the per-model default.
     pub unit_vectors: bool,
+    /// Networks trained from seeds `seed`, `seed + 1`, ... and averaged (see [`Members`]).
+    pub members: usize,
 }
 
 impl TrainConfig {
     pub fn default_for(version: Version) -> Self {
         match version {
-            Version::V1 => Self { net: NetConfig::v1(), epochs: 300, batch: 32, lr: 0.01, seed: 0, unit_vectors: true },
-            Version::V2 => Self { net: NetConfig::v2(), epochs: 60, batch: 32, lr: 0.002, seed: 0, unit_vectors: false },
-            Version::V3 => Self { net: NetConfig::v3(), epochs: 150, batch: 32, lr: 0.005, seed: 0, unit_vectors: true },
+            Version::V1 => Self { net: NetConfig::v1(), epochs: 300, batch: 32, lr: 0.01, seed: 0, unit_vectors: true, members: 1 },
+            Version::V2 => Self { net: NetConfig::v2(), epochs: 60, batch: 32, lr: 0.002, seed: 0, unit_vectors: false, members: 5 },
+            Version::V3 => Self { net: NetConfig::v3(), epochs: 150, batch: 32, lr: 0.005, seed: 0, unit_vectors: true, members: 1 },
         }
     }
 
@@ -47,6 +51,9 @@ impl TrainConfig {
         if !(self.lr > 0.0 && self.lr <= 10.0) {
             return Err(EmojifyError::Invalid(format!("learning rate must be in (0, 10], got {}", self.lr)));
         }
+        if self.members == 0 || self.members > MAX_MEMBERS {
+            return Err(EmojifyError::Invalid(format!("members must be 1..={MAX_MEMBERS}, got {}", self.members)));
+        }
         if self.net.version != Version::V1 && (self.net.hidden == 0 || self.net.hidden > 4096) {
             return Err(EmojifyError::Invalid(format!("hidden must be 1..=4096, got {}", self.net.hidden)));
         }
@@ -59,9 +66,10 @@ impl TrainConfig {
     }
 }
 
-/// One finished epoch, for progress displays.
+/// One member's finished epoch, for progress displays.
 #[derive(Clone, Debug)]
 pub struct EpochReport {
+    pub member: usize,
     pub epoch: usize,
     pub loss: f64,
     pub train_accuracy: f64,
@@ -101,25 +109,94 @@ pub fn prepare(vectors: &WordVectors, examples: &[Example], mark: bool) -> Prepa
     p
 }
 
-/// Trains a fresh network on `train`; `dev` (if any) is scored after every epoch for the
-/// report only, never to choose or stop. `on_epoch` returning false stops early.
+/// Trains `cfg.members` fresh networks on `train`, as many at once as there are cores;
+/// `dev` (if any) is scored after every epoch for the report only, never to choose or stop.
+/// `on_epoch` (called from the training threads) returning false stops every member.
 pub fn train(
     cfg: &TrainConfig,
     vectors: &WordVectors,
     train: &[Example],
     dev: Option<&[Example]>,
-    mut on_epoch: impl FnMut(&EpochReport) -> bool,
+    on_epoch: impl FnMut(&EpochReport) -> bool + Send,
 ) -> Result<(Emojifier, Prepared), EmojifyError> {
     cfg.check()?;
     let data = prepare(vectors, train, cfg.net.version.marks_negation());
     if data.seqs.is_empty() {
         return Err(EmojifyError::Invalid("no training sentence has a word the vectors know".into()));
     }
-    let net = Net::<f32>::new(cfg.net, table(vectors, cfg.unit_vectors), cfg.seed)?;
+    let dev = dev.map(|d| (d.len(), prepare(vectors, d, cfg.net.version.marks_negation())));
+    let t = table(vectors, cfg.unit_vectors);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(cfg.members);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let on_epoch = Mutex::new(on_epoch);
+    let mut trained: Vec<(usize, Result<(Net<f32>, Option<f64>), EmojifyError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= cfg.members {
+                            return done;
+                        }
+                        let report = |r: &EpochReport| {
+                            let go = on_epoch.lock().map_or(false, |mut f| f(r));
+                            if !go {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                            !stop.load(Ordering::Relaxed)
+                        };
+                        done.push((k, train_member(cfg, t.clone(), &data, dev.as_ref(), k, report)));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    if trained.len() != cfg.members {
+        return Err(EmojifyError::Invalid("a training thread died".into()));
+    }
+    trained.sort_by_key(|(k, _)| *k);
+    let mut nets = Vec::with_capacity(cfg.members);
+    let mut last_dev = Vec::new();
+    for (_, r) in trained {
+        let (net, dev_accuracy) = r?;
+        nets.push(net);
+        last_dev.extend(dev_accuracy);
+    }
     let meta = HashMap::from([("unit_vectors".to_string(), cfg.unit_vectors.to_string())]);
-    let mut model = Emojifier::new(net, vectors, meta);
+    let mut model = Emojifier::new(Members::new(nets)?, vectors, meta);
+    let dev_accuracy = match &dev {
+        Some((n, d)) if !last_dev.is_empty() => format!("{:.4}", correct(model.members.nets(), d)? as f64 / *n as f64),
+        _ => "-".into(),
+    };
+    for (k, v) in [
+        ("epochs", cfg.epochs.to_string()),
+        ("seed", cfg.seed.to_string()),
+        ("lr", cfg.lr.to_string()),
+        ("train_sentences", data.seqs.len().to_string()),
+        ("dev_accuracy", dev_accuracy),
+    ] {
+        model.meta.insert(k.into(), v);
+    }
+    Ok((model, data))
+}
+
+/// Member `k`: seeded with `cfg.seed + k`, so member 0 is the network a one-member run trains.
+/// Returns the network and its last development accuracy.
+fn train_member(
+    cfg: &TrainConfig,
+    table: ndarray::Array2<f32>,
+    data: &Prepared,
+    dev: Option<&(usize, Prepared)>,
+    k: usize,
+    mut on_epoch: impl FnMut(&EpochReport) -> bool,
+) -> Result<(Net<f32>, Option<f64>), EmojifyError> {
+    let seed = cfg.seed.wrapping_add(k as u64);
+    let mut net = Net::<f32>::new(cfg.net, table, seed)?;
     let mut adam = Adam::new(cfg.lr);
-    let mut rng = seeded_rng(cfg.seed.wrapping_add(100));
+    let mut rng = seeded_rng(seed.wrapping_add(100));
     let mut order: Vec<usize> = (0..data.seqs.len()).collect();
     let mut last_dev = None;
     for epoch in 1..=cfg.epochs {
@@ -128,34 +205,35 @@ pub fn train(
         for chunk in order.chunks(cfg.batch) {
             let seqs: Vec<&[usize]> = chunk.iter().map(|&i| data.seqs[i].as_slice()).collect();
             let tg: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
-            model.net.zero_grad();
-            let (l, r) = model.net.train_batch(&seqs, &tg)?;
+            net.zero_grad();
+            let (l, r) = net.train_batch(&seqs, &tg)?;
             // LSTMs on short data can spike; the course clips too
-            clip_by_global_norm(&mut model.net, 5.0);
-            adam.step(&mut model.net);
+            clip_by_global_norm(&mut net, 5.0);
+            adam.step(&mut net);
             loss += l as f64 * chunk.len() as f64;
             right += r;
         }
         let n = order.len() as f64;
         let dev_accuracy = match dev {
-            Some(d) => Some(evaluate(&model, vectors, d)?.accuracy),
+            Some((total, d)) => Some(correct(std::slice::from_ref(&net), d)? as f64 / *total as f64),
             None => None,
         };
         last_dev = dev_accuracy;
-        if !on_epoch(&EpochReport { epoch, loss: loss / n, train_accuracy: right as f64 / n, dev_accuracy }) {
+        if !on_epoch(&EpochReport { member: k, epoch, loss: loss / n, train_accuracy: right as f64 / n, dev_accuracy }) {
             break;
         }
     }
-    for (k, v) in [
-        ("epochs", cfg.epochs.to_string()),
-        ("seed", cfg.seed.to_string()),
-        ("lr", cfg.lr.to_string()),
-        ("train_sentences", data.seqs.len().to_string()),
-        ("dev_accuracy", last_dev.map_or("-".into(), |a| format!("{a:.4}"))),
-    ] {
-        model.meta.insert(k.into(), v);
+    Ok((net, last_dev))
+}
+
+/// How many of the prepared sentences the mean of `nets` gets right.
+fn correct(nets: &[Net<f32>], data: &Prepared) -> Result<usize, EmojifyError> {
+    let mut right = 0;
+    for (chunk, labels) in data.seqs.chunks(256).zip(data.labels.chunks(256)) {
+        let refs: Vec<&[usize]> = chunk.iter().map(|s| s.as_slice()).collect();
+        right += count_right(mean_probs(nets, &refs)?.view(), labels);
     }
-    Ok((model, data))
+    Ok(right)
 }
 
 /// Scores of a model on labelled sentences.
@@ -193,7 +271,7 @@ pub fn evaluate(model: &Emojifier, vectors: &WordVectors, examples: &[Example]) 
     let readable: Vec<&Example> = examples.iter().filter(|x| !e.unreadable.iter().any(|(s, _)| *s == x.sentence)).collect();
     for (chunk, exs) in data.seqs.chunks(256).zip(readable.chunks(256)) {
         let refs: Vec<&[usize]> = chunk.iter().map(|s| s.as_slice()).collect();
-        let p = model.net.probs(&refs)?;
+        let p = model.members.probs(&refs)?;
         for (row, ex) in p.rows().into_iter().zip(exs) {
             let got = argmax(row.iter().copied());
             e.confusion[ex.label][got] += 1;
@@ -286,11 +364,46 @@ mod tests {
         assert_eq!(a.predict(&v, "sad food").unwrap(), b.predict(&v, "sad food").unwrap());
     }
 
+    /// Member k of a model is exactly the network a one-member run with seed `seed + k`
+    /// trains, whichever thread trained it; every member reports every epoch.
+    #[test]
+    fn members_are_the_seeded_single_runs() {
+        let v = tiny();
+        let set = vec![ex("love i", 0), ex("ball", 1), ex("happy", 2), ex("sad i", 3), ex("food", 4)];
+        let mut cfg = TrainConfig::default_for(Version::V2);
+        (cfg.epochs, cfg.net.hidden, cfg.seed, cfg.members) = (3, 4, 7, 3);
+        let reports = Mutex::new(Vec::new());
+        let (model, _) = train(&cfg, &v, &set, Some(&set), |r| {
+            reports.lock().unwrap().push((r.member, r.epoch));
+            true
+        })
+        .unwrap();
+        let mut reports = reports.into_inner().unwrap();
+        reports.sort_unstable();
+        assert_eq!(reports, (0..3).flat_map(|m| (1..=3).map(move |e| (m, e))).collect::<Vec<_>>());
+        assert_eq!(model.meta["members"], "3");
+        let seqs: [&[usize]; 2] = [&[3, 4], &[0]];
+        for (k, member) in model.members.nets().iter().enumerate() {
+            let one = TrainConfig { seed: 7 + k as u64, members: 1, ..cfg.clone() };
+            let single = train(&one, &v, &set, None, |_| true).unwrap().0;
+            assert_eq!(member.probs(&seqs).unwrap(), single.members.probs(&seqs).unwrap(), "member {k}");
+        }
+        // stopping early stops every member
+        let stopped = train(&cfg, &v, &set, None, |r| r.epoch < 2).unwrap().0;
+        assert_eq!(stopped.members.nets().len(), 3);
+    }
+
     #[test]
     fn absurd_settings_are_errors() {
         let v = tiny();
         let set = vec![ex("love", 0)];
-        for f in [|c: &mut TrainConfig| c.epochs = 0, |c: &mut TrainConfig| c.batch = 0, |c: &mut TrainConfig| c.lr = f64::NAN] {
+        for f in [
+            |c: &mut TrainConfig| c.epochs = 0,
+            |c: &mut TrainConfig| c.batch = 0,
+            |c: &mut TrainConfig| c.lr = f64::NAN,
+            |c: &mut TrainConfig| c.members = 0,
+            |c: &mut TrainConfig| c.members = 1000,
+        ] {
             let mut cfg = TrainConfig::default_for(Version::V1);
             f(&mut cfg);
             assert!(matches!(train(&cfg, &v, &set, None, |_| true), Err(EmojifyError::Invalid(_))));
