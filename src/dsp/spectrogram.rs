@@ -91,10 +91,22 @@ fn mel_to_hz(m: f32) -> f32 {
     700.0 * (10f32.powf(m / 2595.0) - 1.0)
 }
 
+/// The n_mels + 2 filter edges in Hz, equally spaced in mel from f_min to f_max; filter m
+/// rises from edge m to its centre, edge m + 1, and falls to edge m + 2.
+fn mel_edges(cfg: &SpectrogramConfig) -> Vec<f32> {
+    let (lo, hi) = (hz_to_mel(cfg.f_min), hz_to_mel(cfg.f_max));
+    (0..cfg.n_mels + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f32 / (cfg.n_mels + 1) as f32)).collect()
+}
+
+/// Centre frequency in Hz of each mel band, ascending ([n_mels]).
+pub fn mel_centres(cfg: &SpectrogramConfig) -> Vec<f32> {
+    let edges = mel_edges(cfg);
+    edges[1..edges.len().saturating_sub(1)].to_vec()
+}
+
 /// Triangular mel filters, [n_mels][bins] stored sparsely as (first bin, weights).
 fn mel_filters(cfg: &SpectrogramConfig) -> Vec<(usize, Vec<f32>)> {
-    let (lo, hi) = (hz_to_mel(cfg.f_min), hz_to_mel(cfg.f_max));
-    let edges: Vec<f32> = (0..cfg.n_mels + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f32 / (cfg.n_mels + 1) as f32)).collect();
+    let edges = mel_edges(cfg);
     let bin_hz = cfg.sample_rate as f32 / cfg.n_fft as f32;
     (0..cfg.n_mels)
         .map(|m| {

@@ -514,6 +514,42 @@ pub fn spec_augment(x: &mut ndarray::Array2<f32>, seed: u64) {
     }
 }
 
+/// Vocal-tract-length perturbation of a log-mel spectrogram [frames, bands] whose band
+/// centres are `centres` (Hz, ascending): band b takes the value the unwarped spectrogram has
+/// at `centres[b] / alpha`, interpolated linearly between the two nearest bands and held at
+/// the ends. alpha > 1 moves every formant up, as a shorter vocal tract would, without
+/// touching pitch or timing; resampling the clip (which training also does) moves all three
+/// together, so the two combined give voices that neither gives alone.
+pub fn vtlp(x: &mut ndarray::Array2<f32>, centres: &[f32], alpha: f32) {
+    let bands = x.ncols();
+    if bands < 2 || centres.len() != bands || !(alpha.is_finite() && alpha > 0.0) {
+        return;
+    }
+    // (lower band, weight of the upper one) for each output band
+    let taps: Vec<(usize, f32)> = centres
+        .iter()
+        .map(|&c| {
+            let f = c / alpha;
+            let hi = centres.partition_point(|&g| g < f).clamp(1, bands - 1);
+            let w = ((f - centres[hi - 1]) / (centres[hi] - centres[hi - 1])).clamp(0.0, 1.0);
+            (hi - 1, w)
+        })
+        .collect();
+    let mut warped = vec![0.0f32; bands];
+    for mut row in x.rows_mut() {
+        for (out, &(lo, w)) in warped.iter_mut().zip(&taps) {
+            *out = row[lo] * (1.0 - w) + row[lo + 1] * w;
+        }
+        row.iter_mut().zip(&warped).for_each(|(r, &v)| *r = v);
+    }
+}
+
+/// The warp factor [`vtlp`] uses for the example of `seed`: uniform in 0.88..1.12, about the
+/// spread of adult vocal-tract lengths around their mean.
+pub fn vtlp_alpha(seed: u64) -> f32 {
+    seeded_rng(seed ^ 0x7E1F).random_range(0.88..1.12)
+}
+
 /// Seconds at which output step `j` has seen all its input: the end of the last sample of
 /// its last frame.
 pub fn step_time(j: usize, spec: &SpectrogramConfig, net: &TriggerConfig) -> f64 {
@@ -677,6 +713,34 @@ mod tests {
     /// Two band masks of at most 5 and two time masks of at most 15 frames: on a [200, 40]
     /// ramp with distinct values, at most 2*5*200 + 2*15*40 = 3200 cells change, each to the
     /// mean (the ramp 0..7999 has mean 3999.5); the same seed gives the same masks.
+    /// Centres 100, 200, 400, 800 Hz and alpha = 2: band b reads centres[b] / 2, i.e. 50 Hz
+    /// (below the first centre: held at band 0), 100 (band 0), 200 (band 1), 400 (band 2).
+    /// alpha = 0.8 on band 1 reads 250 Hz, a quarter of the way from 200 to 400: 0.75·b1 +
+    /// 0.25·b2 = 0.75·2 + 0.25·4 = 2.5. alpha = 1 changes nothing.
+    #[test]
+    fn vtlp_reads_the_warped_frequency() {
+        let centres = [100.0, 200.0, 400.0, 800.0];
+        let x = ndarray::array![[1.0f32, 2.0, 4.0, 8.0], [0.0, -1.0, -2.0, -3.0]];
+        let mut a = x.clone();
+        vtlp(&mut a, &centres, 2.0);
+        assert_eq!(a, ndarray::array![[1.0, 1.0, 2.0, 4.0], [0.0, 0.0, -1.0, -2.0]]);
+        let mut b = x.clone();
+        vtlp(&mut b, &centres, 0.8);
+        assert!((b[(0, 1)] - 2.5).abs() < 1e-6, "{b}");
+        assert_eq!(b[(0, 3)], 8.0, "above the last centre: held");
+        let mut c = x.clone();
+        vtlp(&mut c, &centres, 1.0);
+        assert_eq!(c, x);
+        for bad in [0.0, -1.0, f32::NAN] {
+            let mut d = x.clone();
+            vtlp(&mut d, &centres, bad);
+            assert_eq!(d, x, "alpha {bad} is ignored");
+        }
+        let alphas: Vec<f32> = (0..200).map(vtlp_alpha).collect();
+        assert!(alphas.iter().all(|a| (0.88..1.12).contains(a)));
+        assert!(alphas.iter().any(|&a| a < 0.92) && alphas.iter().any(|&a| a > 1.08));
+    }
+
     #[test]
     fn spec_augment_masks_bounded_stretches_with_the_mean() {
         let ramp = ndarray::Array2::from_shape_fn((200, 40), |(t, b)| (t * 40 + b) as f32);

@@ -17,7 +17,7 @@ use super::data::{self, Bank, BankSpec, ExampleSpec};
 use super::detect::{DetectorConfig, Trigger, score};
 use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats, predict_one};
 use crate::dsp::SpectrogramConfig;
-use crate::dsp::spectrogram::spectrogram;
+use crate::dsp::spectrogram::{mel_centres, spectrogram};
 use crate::models::ModelError;
 use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
 use crate::nn::weights::{self, Weights};
@@ -38,8 +38,8 @@ pub struct TrainConfig {
     pub val_examples: usize,
     /// Draw the negatives the detector scores high more often, from the second epoch on.
     pub mine_hard_negatives: bool,
-    /// Mask bands and stretches of every training spectrogram ([`data::spec_augment`]).
-    pub spec_augment: bool,
+    /// What is done to every training spectrogram.
+    pub augment: Augment,
     /// TTS utterances to synthesise for training (positives, negatives).
     pub positives: usize,
     pub negatives: usize,
@@ -63,7 +63,7 @@ impl Default for TrainConfig {
             threads: 2,
             val_examples: 96,
             mine_hard_negatives: false,
-            spec_augment: false,
+            augment: Augment::default(),
             positives: 600,
             negatives: 1200,
             example: ExampleSpec::default(),
@@ -157,15 +157,28 @@ pub struct Batch {
     pub ends: Vec<Vec<usize>>,
 }
 
-/// Makes examples from `seeds` and their spectrograms (SpecAugment-masked if `augment`) and labels.
-pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u64], augment: bool) -> Result<Batch, ModelError> {
+/// Augmentations of training spectrograms, each drawn from the example's seed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Augment {
+    /// Mask bands and stretches ([`data::spec_augment`]).
+    pub spec_augment: bool,
+    /// Warp the frequency axis ([`data::vtlp`]).
+    pub vtlp: bool,
+}
+
+/// Makes examples from `seeds`, their spectrograms (augmented as `augment` says) and labels.
+pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u64], augment: Augment) -> Result<Batch, ModelError> {
     let spec = SpectrogramConfig::default();
+    let centres = if augment.vtlp { mel_centres(&spec) } else { Vec::new() };
     let mut specs = Vec::with_capacity(seeds.len());
     let mut ends = Vec::with_capacity(seeds.len());
     for &s in seeds {
         let e = data::make_example(bank, ex, s);
         let mut sg = spectrogram(&e.samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
-        if augment {
+        if augment.vtlp {
+            data::vtlp(&mut sg, &centres, data::vtlp_alpha(s));
+        }
+        if augment.spec_augment {
             data::spec_augment(&mut sg, s);
         }
         specs.push(sg);
@@ -242,7 +255,7 @@ fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
 /// Per-band mean and 1/std over a few examples.
 fn feature_stats(bank: &Bank, cfg: &TrainConfig) -> Result<(ndarray::Array1<f32>, ndarray::Array1<f32>), ModelError> {
     let seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
-    let b = make_batch(bank, &cfg.example, &cfg.model, &seeds, false)?;
+    let b = make_batch(bank, &cfg.example, &cfg.model, &seeds, Augment::default())?;
     let (n, t, m) = b.x.dim();
     let flat = b.x.into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
     let mean = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no frames".into()))?;
@@ -320,7 +333,7 @@ pub fn train_on(
         first_epoch = load_checkpoint(path, &mut net, &mut opt)?;
     }
     let val_seeds: Vec<u64> = (0..cfg.val_examples).map(|i| example_seed(cfg.seed ^ 0x7A1, 0, i)).collect();
-    let val = make_batch(val_bank, &cfg.example, &cfg.model, &val_seeds, false)?;
+    let val = make_batch(val_bank, &cfg.example, &cfg.model, &val_seeds, Augment::default())?;
     let threads = cfg.threads.min(cfg.batch / 2).max(1);
     let mut replicas: Vec<TriggerNet<f32>> = (0..threads)
         .map(|t| {
@@ -366,7 +379,7 @@ pub fn train_on(
                                 return Ok((0.0, 0));
                             }
                             let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
-                            let batch = make_batch(bank, &cfg.example, &cfg.model, &seeds, cfg.spec_augment)?;
+                            let batch = make_batch(bank, &cfg.example, &cfg.model, &seeds, cfg.augment)?;
                             let loss = r.train_batch(batch.x.view(), batch.y.view())?;
                             Ok((loss, b - a))
                         })
