@@ -37,6 +37,8 @@ pub struct Using {
     pub vectors: Option<PathBuf>,
 }
 
+// Parsed once per run: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Action {
     /// Accuracy and confusion matrix on a TSV with header `sentence<TAB>label`, or the course's headerless CSV.

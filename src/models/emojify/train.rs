@@ -149,7 +149,7 @@ pub fn train(
                             return done;
                         }
                         let report = |r: &EpochReport| {
-                            let go = on_epoch.lock().map_or(false, |mut f| f(r));
+                            let go = on_epoch.lock().is_ok_and(|mut f| f(r));
                             if !go {
                                 stop.store(true, Ordering::Relaxed);
                             }
