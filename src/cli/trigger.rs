@@ -73,6 +73,10 @@ pub enum Action {
         /// by a factor drawn from 0.88-1.12, moving formants without touching pitch or timing
         #[arg(long)]
         vtlp: bool,
+        /// Add this many espeak-ng voices that seqlab writes itself (random vocal tract,
+        /// formants, pitch, roughness, breath) to the training voices
+        #[arg(long, default_value_t = 0)]
+        made_voices: usize,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -221,6 +225,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             mine,
             spec_augment,
             vtlp,
+            made_voices,
             positives,
             negatives,
             val_examples,
@@ -243,6 +248,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 val_examples,
                 mine_hard_negatives: mine,
                 augment: Augment { spec_augment, vtlp },
+                made_voices,
                 positives,
                 negatives,
                 speech_commands: existing(speech_commands, "Speech Commands"),

@@ -4,7 +4,8 @@
 //! - Voices: every espeak-ng English language crossed with its voice variants, plus the
 //!   flite voices. Whole voices are held out: variants whose index is a multiple of
 //!   [`HOLD_OUT_EVERY`] (in every language) and flite's `slt` never reach training, so
-//!   validation and `make-eval` measure unseen voices.
+//!   validation and `make-eval` measure unseen voices. Training can add voices seqlab
+//!   writes itself as espeak-ng variant files ([`made_variant`]).
 //! - Words are synthesised through `espeak-ng`/`flite` (std::process) into a cache folder,
 //!   two at a time, trimmed of leading and trailing silence, at 16 kHz.
 //! - An example is a 10-s background (a recording or synthetic white/pink/brown noise, at
@@ -77,6 +78,9 @@ pub const NEGATIVE_WORDS: &[&str] = &[
 pub enum Voice {
     /// espeak-ng language and variant ("en-us", "f3"); variant "none" is the plain voice.
     Espeak { lang: String, variant: String },
+    /// An espeak-ng variant seqlab writes itself from `seed` ([`made_variant`]): training
+    /// only, so held-out figures still measure the engines' own voices.
+    EspeakMade { lang: String, seed: u64 },
     Flite { name: String },
 }
 
@@ -84,9 +88,107 @@ impl Voice {
     pub fn label(&self) -> String {
         match self {
             Voice::Espeak { lang, variant } => format!("espeak:{lang}+{variant}"),
+            Voice::EspeakMade { lang, seed } => format!("espeak:{lang}+{}", made_name(*seed)),
             Voice::Flite { name } => format!("flite:{name}"),
         }
     }
+}
+
+/// The variant file name of made voice `seed`; the version tag ("s1") changes whenever
+/// [`made_variant`] does, so cached clips of an older recipe are never reused. Short,
+/// because espeak-ng 1.51 overflows a buffer on voice names much past 30 characters.
+fn made_name(seed: u64) -> String {
+    format!("s1-{:08x}", seed as u32)
+}
+
+/// `n` made voices for training, each a random English language and variant seed.
+pub fn made_voices(n: usize, seed: u64) -> Vec<Voice> {
+    let mut rng = seeded_rng(seed ^ 0x40CE);
+    (0..n).map(|_| Voice::EspeakMade { lang: ESPEAK_LANGS[rng.random_range(0..ESPEAK_LANGS.len())].into(), seed: rng.random::<u32>().into() }).collect()
+}
+
+/// An espeak-ng voice variant drawn from `seed`: a vocal tract 0.82-1.22 times the
+/// default's length scaling every formant together, each formant then moved by up to 7% on
+/// its own, with random heights and widths; a pitch base and range for the drawn gender; and
+/// some roughness, flutter and breath. The engine's 101 stock variants are a few dozen
+/// hand-tuned tracts; these are as many as training asks for.
+pub fn made_variant(seed: u64) -> String {
+    let mut rng = seeded_rng(seed ^ 0x7A7C);
+    let female = rng.random_bool(0.5);
+    let tract: f64 = if female { rng.random_range(1.0..1.22) } else { rng.random_range(0.82..1.05) };
+    let base: u32 = if female { rng.random_range(130..=210) } else { rng.random_range(60..=125) };
+    let range = base + rng.random_range(20..=90);
+    let mut s = format!("language variant\nname {}\ngender {}\n\npitch {base} {range}\n", made_name(seed), if female { "female" } else { "male" });
+    for k in 0..9 {
+        let freq = (100.0 * tract * rng.random_range(0.93..1.07)).round() as u32;
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("formant {k} {freq} {} {}\n", rng.random_range(70..=130), rng.random_range(80..=160)));
+    }
+    let _ = std::fmt::Write::write_fmt(&mut s, format_args!("roughness {}\nflutter {}\n", rng.random_range(0..=4), rng.random_range(0..=20)));
+    if rng.random_bool(0.3) {
+        let b: Vec<String> = (0..8).map(|_| rng.random_range(0..=3).to_string()).collect();
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("breath {}\n", b.join(" ")));
+    }
+    s
+}
+
+/// The folders `espeak-ng --path` reads for made voices, one per voice under the returned
+/// root (`<root>/<variant name>`): an `espeak-ng-data` whose entries link to the installed
+/// data (`system`) and whose `voices/!v` holds that one made variant. One folder per voice
+/// because espeak-ng lists at most 349 voices and ignores the rest. Built once, reused.
+pub fn made_voice_data(cache: &Path, system: &Path, seeds: &[u64]) -> Result<PathBuf, ModelError> {
+    let root = cache.join("espeak-made");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ModelError::Io { path, source }
+    };
+    let link_all = |from: &Path, to: &Path, skip: &str| -> Result<(), ModelError> {
+        for e in std::fs::read_dir(from).map_err(io(from))? {
+            let e = e.map_err(io(from))?;
+            let target = to.join(e.file_name());
+            if e.file_name() != skip && std::fs::symlink_metadata(&target).is_err() {
+                link(&e.path(), &target).map_err(io(&target))?;
+            }
+        }
+        Ok(())
+    };
+    for &seed in seeds {
+        let data = root.join(made_name(seed)).join("espeak-ng-data");
+        let variants = data.join("voices").join("!v");
+        let path = variants.join(made_name(seed));
+        if path.exists() {
+            continue;
+        }
+        std::fs::create_dir_all(&variants).map_err(io(&variants))?;
+        link_all(system, &data, "voices")?;
+        link_all(&system.join("voices"), &data.join("voices"), "!v")?;
+        crate::atomic::write_atomic(&path, made_variant(seed).as_bytes()).map_err(io(&path))?;
+    }
+    Ok(root)
+}
+
+#[cfg(unix)]
+fn link(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(from, to)
+}
+
+#[cfg(not(unix))]
+fn link(from: &Path, to: &Path) -> std::io::Result<()> {
+    if from.is_dir() { Err(std::io::Error::other("made voices need symbolic links")) } else { std::fs::copy(from, to).map(|_| ()) }
+}
+
+/// Where the installed espeak-ng keeps its data, from `espeak-ng --version`
+/// ("... Data at: /usr/lib/x86_64-linux-gnu/espeak-ng-data").
+pub fn espeak_data_dir() -> Result<PathBuf, ModelError> {
+    let out = Command::new("espeak-ng")
+        .arg("--version")
+        .output()
+        .map_err(|e| ModelError::Invalid(format!("cannot run espeak-ng ({e}); is it installed?")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split("Data at:")
+        .nth(1)
+        .map(|p| PathBuf::from(p.trim()))
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| ModelError::Invalid(format!("espeak-ng --version did not name its data folder: {}", text.trim())))
 }
 
 /// (training voices, held-out voices).
@@ -122,15 +224,20 @@ impl Utterance {
         format!("{:016x}.wav", h.finish())
     }
 
-    fn command(&self, out: &Path) -> Command {
-        match &self.voice {
-            Voice::Espeak { lang, variant } => {
-                let mut c = Command::new("espeak-ng");
-                let v = if variant == "none" { lang.clone() } else { format!("{lang}+{variant}") };
-                c.args(["-v", &v, "-s", &((175.0 * self.speed) as u32).to_string(), "-p", &self.pitch.to_string(), "-w"]);
-                c.arg(out).arg("--").arg(&self.text);
-                c
+    /// The engine's command line; `made` is [`made_voice_data`]'s root (made voices only).
+    fn command(&self, out: &Path, made: Option<&Path>) -> Command {
+        let espeak = |v: String, path: Option<&Path>| {
+            let mut c = Command::new("espeak-ng");
+            if let Some(p) = path {
+                c.arg(format!("--path={}", p.display()));
             }
+            c.args(["-v", &v, "-s", &((175.0 * self.speed) as u32).to_string(), "-p", &self.pitch.to_string(), "-w"]);
+            c.arg(out).arg("--").arg(&self.text);
+            c
+        };
+        match &self.voice {
+            Voice::Espeak { lang, variant } => espeak(if variant == "none" { lang.clone() } else { format!("{lang}+{variant}") }, None),
+            Voice::EspeakMade { lang, seed } => espeak(format!("{lang}+{}", made_name(*seed)), made.map(|m| m.join(made_name(*seed))).as_deref()),
             Voice::Flite { name } => {
                 let mut c = Command::new("flite");
                 c.args(["-voice", name, "--setf", &format!("duration_stretch={:.3}", 1.0 / self.speed)]);
@@ -163,6 +270,8 @@ pub fn trim_silence(x: &[f32]) -> &[f32] {
 /// returns each as trimmed 16 kHz samples. `progress(done, total)` after each.
 pub fn synthesise(utts: &[Utterance], cache: &Path, threads: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Vec<Vec<f32>>, ModelError> {
     std::fs::create_dir_all(cache).map_err(|source| ModelError::Io { path: cache.to_path_buf(), source })?;
+    let seeds: Vec<u64> = utts.iter().filter_map(|u| if let Voice::EspeakMade { seed, .. } = u.voice { Some(seed) } else { None }).collect();
+    let made = if seeds.is_empty() { None } else { Some(made_voice_data(cache, &espeak_data_dir()?, &seeds)?) };
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let work = || -> Result<Vec<(usize, Vec<f32>)>, ModelError> {
@@ -173,7 +282,7 @@ pub fn synthesise(utts: &[Utterance], cache: &Path, threads: usize, progress: &(
             let path = cache.join(u.cache_name());
             if !path.exists() {
                 let tmp = cache.join(format!(".{}.{}.tmp.wav", u.cache_name(), std::process::id()));
-                let status = u.command(&tmp).output().map_err(|e| {
+                let status = u.command(&tmp, made.as_deref()).output().map_err(|e| {
                     ModelError::Invalid(format!("cannot run the TTS engine for {} ({e}); is espeak-ng/flite installed?", u.voice.label()))
                 })?;
                 if !status.status.success() {
@@ -257,6 +366,8 @@ pub struct BankSpec {
     pub negatives: usize,
     /// Held-out voices and speakers instead of the training ones.
     pub held_out: bool,
+    /// Voices seqlab makes ([`made_voices`]) added to the training voices.
+    pub made_voices: usize,
     pub speech_commands: Option<PathBuf>,
     pub backgrounds: Option<PathBuf>,
     pub cache: PathBuf,
@@ -267,7 +378,8 @@ pub struct BankSpec {
 /// The utterances a bank synthesises: positives spread over the voices, negatives over
 /// words and voices, each with a random engine speed (0.8-1.25) and pitch (25-75).
 pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
-    let (train, held) = voices();
+    let (mut train, held) = voices();
+    train.extend(made_voices(spec.made_voices, spec.seed));
     let pool = if spec.held_out { held } else { train };
     let mut rng = seeded_rng(spec.seed ^ 0xB0A7);
     let word = spec.word.trim().to_lowercase();
@@ -679,6 +791,7 @@ mod tests {
                 positives: 3,
                 negatives: 400,
                 held_out: false,
+                made_voices: 0,
                 speech_commands: None,
                 backgrounds: None,
                 cache: PathBuf::new(),
@@ -717,6 +830,61 @@ mod tests {
     /// (below the first centre: held at band 0), 100 (band 0), 200 (band 1), 400 (band 2).
     /// alpha = 0.8 on band 1 reads 250 Hz, a quarter of the way from 200 to 400: 0.75·b1 +
     /// 0.25·b2 = 0.75·2 + 0.25·4 = 2.5. alpha = 1 changes nothing.
+    /// A made variant is the same text for the same seed, names itself, and keeps every
+    /// number in the ranges its doc promises (formants 100 · 0.82 · 0.93 = 76 to
+    /// 100 · 1.22 · 1.07 = 131 percent of the default).
+    #[test]
+    fn made_variants_are_seeded_and_bounded() {
+        assert_eq!(made_variant(7), made_variant(7));
+        assert_ne!(made_variant(7), made_variant(8));
+        for seed in 0..200 {
+            let v = made_variant(seed);
+            assert!(v.starts_with("language variant\n") && v.contains(&format!("name s1-{seed:08x}\n")), "{v}");
+            let nums = |key: &str| -> Vec<Vec<u32>> {
+                v.lines().filter(|l| l.starts_with(key)).map(|l| l.split_whitespace().skip(1).map(|n| n.parse().unwrap()).collect()).collect()
+            };
+            let formants = nums("formant");
+            assert_eq!(formants.len(), 9);
+            for f in formants {
+                assert!((76..=131).contains(&f[1]) && (70..=130).contains(&f[2]) && (80..=160).contains(&f[3]), "{f:?}");
+            }
+            let pitch = &nums("pitch")[0];
+            assert!((60..=210).contains(&pitch[0]) && pitch[1] >= pitch[0] + 20, "{pitch:?}");
+        }
+        let voices = made_voices(50, 1);
+        assert_eq!(voices, made_voices(50, 1));
+        assert!(voices.iter().all(|v| matches!(v, Voice::EspeakMade { lang, .. } if ESPEAK_LANGS.contains(&lang.as_str()))));
+    }
+
+    /// Each made voice's data folder links every installed entry except the stock variants
+    /// and holds its own variant; a second call reuses it; the engine is pointed at it.
+    #[test]
+    fn made_voice_data_links_the_installed_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system");
+        std::fs::create_dir_all(system.join("voices").join("!v")).unwrap();
+        std::fs::create_dir_all(system.join("voices").join("other")).unwrap();
+        std::fs::write(system.join("phondata"), b"p").unwrap();
+        std::fs::write(system.join("voices").join("!v").join("m3"), b"stock").unwrap();
+        let cache = dir.path().join("cache");
+        for _ in 0..2 {
+            let root = made_voice_data(&cache, &system, &[5, 6]).unwrap();
+            for seed in [5, 6] {
+                let data = root.join(format!("s1-{seed:08x}")).join("espeak-ng-data");
+                assert_eq!(std::fs::read(data.join("phondata")).unwrap(), b"p");
+                assert!(data.join("voices").join("other").is_dir());
+                let variants: Vec<_> = std::fs::read_dir(data.join("voices").join("!v")).unwrap().map(|e| e.unwrap().file_name()).collect();
+                assert_eq!(variants, [format!("s1-{seed:08x}").as_str()], "its own variant only");
+                assert_eq!(std::fs::read_to_string(data.join("voices").join("!v").join(format!("s1-{seed:08x}"))).unwrap(), made_variant(seed));
+            }
+        }
+        let u = Utterance { text: "hi".into(), voice: Voice::EspeakMade { lang: "en-us".into(), seed: 5 }, speed: 1.0, pitch: 50 };
+        let c = u.command(Path::new("o.wav"), Some(Path::new("/x")));
+        let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(args[..3], ["--path=/x/s1-00000005", "-v", "en-us+s1-00000005"]);
+        assert!(made_voice_data(&cache, &dir.path().join("missing"), &[1]).is_err(), "no installed data: an error");
+    }
+
     #[test]
     fn vtlp_reads_the_warped_frequency() {
         let centres = [100.0, 200.0, 400.0, 800.0];

@@ -40,6 +40,8 @@ pub struct TrainConfig {
     pub mine_hard_negatives: bool,
     /// What is done to every training spectrogram.
     pub augment: Augment,
+    /// Voices seqlab makes itself ([`data::made_voices`]) beside the engines' training voices.
+    pub made_voices: usize,
     /// TTS utterances to synthesise for training (positives, negatives).
     pub positives: usize,
     pub negatives: usize,
@@ -64,6 +66,7 @@ impl Default for TrainConfig {
             val_examples: 96,
             mine_hard_negatives: false,
             augment: Augment::default(),
+            made_voices: 0,
             positives: 600,
             negatives: 1200,
             example: ExampleSpec::default(),
@@ -93,6 +96,9 @@ impl TrainConfig {
         if self.threads == 0 || self.threads > 256 {
             return bad(format!("threads must be 1..=256, got {}", self.threads));
         }
+        if self.made_voices > 100_000 {
+            return bad(format!("made voices must be at most 100000, got {}", self.made_voices));
+        }
         if self.positives == 0 || self.positives > 100_000 || self.negatives > 1_000_000 {
             return bad("positives must be 1..=100000 and negatives at most 1000000".into());
         }
@@ -114,6 +120,7 @@ impl TrainConfig {
             positives,
             negatives,
             held_out,
+            made_voices: if held_out { 0 } else { self.made_voices },
             speech_commands: self.speech_commands.clone(),
             backgrounds: self.backgrounds.clone(),
             cache: self.cache.clone(),
