@@ -80,3 +80,19 @@ fn shipped_dinos_sample_and_bench_json() {
     assert!(last["iters_per_sec"].as_f64().unwrap() > 0.0);
     assert!(last["smoothed_loss"].as_f64().unwrap() > 0.0);
 }
+
+/// A folder of one's own recordings is checked before any voice is synthesised: an empty
+/// one, or one holding only silence, is a clear error at once.
+#[test]
+fn trigger_own_voice_folder_without_sound() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    let args = |own: &str| ["trigger", "train", "--own-voice", own, "--cache", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from);
+    let own = dir.path().join("own");
+    std::fs::create_dir(&own).unwrap();
+    let empty = args(own.to_str().unwrap());
+    assert_clear_error(&empty.each_ref().map(String::as_str), "no recording with sound");
+    seqlab::dsp::write_wav(&own.join("take-1.wav"), &[0.0; 16_000], 16_000).unwrap();
+    assert_clear_error(&empty.each_ref().map(String::as_str), "no recording with sound");
+    assert!(!out.exists());
+}

@@ -256,3 +256,30 @@ fn words_panel_answers_neighbours_and_analogies() {
     assert!(harness.state().neighbours().is_err());
     assert!(harness.query_by_label_contains("\"qwzxv\" is not in the vocabulary").is_some(), "the unknown word's error is shown");
 }
+
+/// Takes of the user's voice: the panel counts those already in the word's folder, Forget
+/// removes them, and Record either saves a new take or, with no microphone (as on CI),
+/// says so; it never writes outside the folder it was given.
+#[test]
+fn trigger_panel_records_and_forgets_takes_of_the_users_voice() {
+    use seqlab::gui::TriggerPanel;
+    let dir = tempfile::tempdir().unwrap();
+    let word = dir.path().join("activate");
+    std::fs::create_dir_all(&word).unwrap();
+    seqlab::dsp::write_wav(&word.join("take-1.wav"), &[0.1; 16_000], 16_000).unwrap();
+    let mut harness = panel_harness(TriggerPanel::new().with_own_voice_root(dir.path()));
+    harness.run_steps(2);
+    assert_eq!(harness.state().own_takes(), 1);
+    assert!(harness.query_by_label_contains("1 take of your voice").is_some());
+    harness.get_by_label("Forget them").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().own_takes(), 0);
+    assert!(!word.exists());
+    harness.get_by_label_contains("Record my voice").click();
+    let done = step_until(&mut harness, Duration::from_secs(20), |h| {
+        h.state().own_takes() == 1 || h.query_by_label_contains("microphone").is_some() || h.query_by_label_contains("audio device").is_some()
+    });
+    assert!(done, "neither a take nor a microphone error");
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(entries.iter().all(|e| e == "activate"), "{entries:?}");
+}

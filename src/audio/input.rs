@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
@@ -132,6 +133,35 @@ impl Microphone {
     }
 }
 
+/// Records `seconds` from `device` (None: the default input): mono samples and their rate.
+/// Blocks for that long, so callers run it off the UI thread.
+pub fn record(device: Option<&str>, seconds: f32) -> Result<(Vec<f32>, u32), AudioError> {
+    let (mic, mut samples) = Microphone::open(device, seconds + 1.0)?;
+    let n = (mic.sample_rate as f32 * seconds.clamp(0.1, 60.0)) as usize;
+    let x = collect(&mut samples, n, Duration::from_secs_f32(seconds + 2.0))?;
+    Ok((x, mic.sample_rate))
+}
+
+/// The next `n` samples from the ring buffer, read as they arrive; an error if they have
+/// not all come within `timeout` (a stalled or vanished device), never a hang.
+pub fn collect(samples: &mut rtrb::Consumer<f32>, n: usize, timeout: Duration) -> Result<Vec<f32>, AudioError> {
+    let start = Instant::now();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let ready = samples.slots().min(n - out.len());
+        if ready > 0 {
+            if let Ok(chunk) = samples.read_chunk(ready) {
+                out.extend(chunk);
+            }
+        } else if start.elapsed() > timeout {
+            return Err(AudioError::Device(format!("the microphone delivered {} of {n} samples in {:.1} s", out.len(), timeout.as_secs_f32())));
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    Ok(out)
+}
+
 fn build<T>(
     dev: &cpal::Device,
     config: cpal::StreamConfig,
@@ -173,6 +203,27 @@ mod tests {
         assert_eq!(c.pop(), Ok(0.25));
         assert!(c.pop().is_err());
         assert_eq!((stats.delivered(), stats.overruns()), (3, 1));
+    }
+
+    /// Samples written from another thread in pieces come back whole and in order; a
+    /// device that stops short is an error after the timeout, not a hang.
+    #[test]
+    fn collect_waits_for_samples_and_gives_up_on_a_stall() {
+        let (mut p, mut c) = rtrb::RingBuffer::new(64);
+        let writer = std::thread::spawn(move || {
+            for i in 0..1000 {
+                while p.push(i as f32).is_err() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            p
+        });
+        let x = collect(&mut c, 1000, Duration::from_secs(30)).unwrap();
+        assert!(x.iter().enumerate().all(|(i, &v)| v == i as f32));
+        let mut p = writer.join().unwrap();
+        p.push(1.0).unwrap();
+        let err = collect(&mut c, 10, Duration::from_millis(50)).unwrap_err().to_string();
+        assert!(err.contains("delivered 1 of 10"), "{err}");
     }
 
     /// i16 full scale maps to ±1: -32768 -> -1.0.

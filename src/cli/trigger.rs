@@ -77,6 +77,10 @@ pub enum Action {
         /// formants, pitch, roughness, breath) to the training voices
         #[arg(long, default_value_t = 0)]
         made_voices: usize,
+        /// A folder of your own recordings of the word (WAV or FLAC, any rate), added to the
+        /// positives so they make up at least a quarter of them
+        #[arg(long)]
+        own_voice: Option<PathBuf>,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -226,6 +230,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             spec_augment,
             vtlp,
             made_voices,
+            own_voice,
             positives,
             negatives,
             val_examples,
@@ -249,6 +254,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 mine_hard_negatives: mine,
                 augment: Augment { spec_augment, vtlp },
                 made_voices,
+                own_voice,
                 positives,
                 negatives,
                 speech_commands: existing(speech_commands, "Speech Commands"),

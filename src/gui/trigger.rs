@@ -18,10 +18,10 @@ use egui_plot::{HLine, Line, Plot, VLine};
 
 use super::Panel;
 use super::worker::Worker;
-use crate::audio::input::{Microphone, input_devices};
+use crate::audio::input::{Microphone, input_devices, record};
 use crate::audio::listen::{LiveEvent, Listener, TriggerDetector};
 use crate::audio::play::Playback;
-use crate::dsp::SpectrogramConfig;
+use crate::dsp::{SpectrogramConfig, write_wav};
 use crate::models::ModelError;
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerNet;
@@ -33,6 +33,8 @@ const COLUMNS: usize = 500;
 /// Seconds of probability trace kept on screen.
 const TRACE_SECONDS: f64 = 10.0;
 const FLASH: Duration = Duration::from_millis(700);
+/// One take of the user's voice: time to say a word or a short phrase.
+const TAKE_SECONDS: f32 = 2.0;
 
 struct Live {
     mic: Microphone,
@@ -78,6 +80,11 @@ pub struct TriggerPanel {
     file_result: Option<Result<FileOutcome, String>>,
     word: String,
     training: Option<Worker<TrainMsg>>,
+    /// Where takes of the user's voice are kept, one folder per word under it.
+    own_root: PathBuf,
+    own_takes: usize,
+    recording: Option<Worker<Result<PathBuf, String>>>,
+    record_error: Option<String>,
     train_stage: String,
     progress: f32,
     train_log: Vec<String>,
@@ -93,7 +100,7 @@ impl Default for TriggerPanel {
 impl TriggerPanel {
     pub fn new() -> Self {
         let sensitivity = DetectorConfig::default().sensitivity;
-        Self {
+        let mut panel = Self {
             model: trigger::load_model(None).map(Arc::new).map_err(|e| format!("cannot load the shipped trigger model: {e}")),
             devices: input_devices(),
             device: 0,
@@ -114,17 +121,63 @@ impl TriggerPanel {
             file_result: None,
             word: "activate".into(),
             training: None,
+            own_root: PathBuf::from(".seqlab-cache/own"),
+            own_takes: 0,
+            recording: None,
+            record_error: None,
             train_stage: String::new(),
             progress: 0.0,
             train_log: Vec::new(),
             train_error: None,
-        }
+        };
+        panel.own_takes = count_takes(&panel.own_dir());
+        panel
     }
 
     /// Uses `net` instead of the shipped model, as if the user had just trained it.
     pub fn with_model(mut self, net: TriggerNet<f32>) -> Self {
         self.model = Ok(Arc::new(net));
         self
+    }
+
+    /// Keeps takes of the user's voice under `root` instead of `.seqlab-cache/own`.
+    pub fn with_own_voice_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.own_root = root.into();
+        self.own_takes = count_takes(&self.own_dir());
+        self
+    }
+
+    /// Takes of the user's voice recorded for the word in the box.
+    pub fn own_takes(&self) -> usize {
+        self.own_takes
+    }
+
+    /// The folder of takes for the word in the box: its letters and digits, lower-cased.
+    fn own_dir(&self) -> PathBuf {
+        let slug: String = self.word.trim().to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
+        self.own_root.join(slug)
+    }
+
+    /// Records one take of TAKE_SECONDS on a worker and saves it in the word's folder.
+    fn start_recording(&mut self) {
+        self.record_error = None;
+        let device = if self.device == 0 { None } else { self.devices.get(self.device).cloned() };
+        let dir = self.own_dir();
+        let job = Worker::spawn("record-take", move |tx: &Sender<Result<PathBuf, String>>, _: &AtomicBool| {
+            let take = || -> Result<PathBuf, String> {
+                let (x, rate) = record(device.as_deref(), TAKE_SECONDS).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+                let path = dir.join(format!("take-{stamp}.wav"));
+                write_wav(&path, &x, rate).map_err(|e| e.to_string())?;
+                Ok(path)
+            };
+            let _ = tx.send(take());
+        });
+        match job {
+            Ok(j) => self.recording = Some(j),
+            Err(e) => self.record_error = Some(format!("cannot start recording: {e}")),
+        }
     }
 
     /// Starts with `path` in the file box, as if the user had typed it.
@@ -261,7 +314,9 @@ impl TriggerPanel {
         self.progress = 0.0;
         let word = self.word.trim().to_string();
         let shared = |p: &str| Some(PathBuf::from(p)).filter(|p| p.is_dir());
+        let own = self.own_dir();
         let cfg = TrainConfig {
+            own_voice: (count_takes(&own) > 0).then_some(own),
             word,
             speech_commands: shared("../shared/data/speech/speech_commands_sample"),
             backgrounds: shared("../shared/data/speech/background_noise"),
@@ -287,6 +342,20 @@ impl TriggerPanel {
     }
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.recording {
+            let poll = job.poll();
+            for r in poll.messages {
+                match r {
+                    Ok(_) => self.own_takes = count_takes(&self.own_dir()),
+                    Err(e) => self.record_error = Some(e),
+                }
+            }
+            if poll.finished {
+                self.recording = None;
+            } else {
+                ctx.request_repaint_after(Duration::from_millis(100));
+            }
+        }
         if let Some(job) = &self.file_job {
             let poll = job.poll();
             for FileMsg::Done(r) in poll.messages {
@@ -458,10 +527,16 @@ impl TriggerPanel {
 
     fn train_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Your own word");
-        ui.label("Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here.");
+        ui.label(
+            "Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here. \
+             A few takes of your own voice (say the word once per take) join the synthetic ones as a quarter of the examples.",
+        );
         ui.horizontal(|ui| {
             let label = ui.label("Word");
-            ui.add_enabled(self.training.is_none(), egui::TextEdit::singleline(&mut self.word).desired_width(200.0)).labelled_by(label.id);
+            let edit = ui.add_enabled(self.training.is_none(), egui::TextEdit::singleline(&mut self.word).desired_width(200.0)).labelled_by(label.id);
+            if edit.changed() {
+                self.own_takes = count_takes(&self.own_dir());
+            }
             if self.training.is_none() {
                 if ui.add_enabled(!self.word.trim().is_empty(), egui::Button::new("Train")).clicked() {
                     self.start_training();
@@ -472,6 +547,26 @@ impl TriggerPanel {
                 job.stop();
             }
         });
+        ui.horizontal(|ui| {
+            let idle = self.recording.is_none() && self.training.is_none() && self.live.is_none() && !self.word.trim().is_empty();
+            let text = if self.recording.is_some() { "Recording... say the word".to_string() } else { format!("Record my voice ({TAKE_SECONDS:.0} s)") };
+            if ui.add_enabled(idle, egui::Button::new(text)).on_disabled_hover_text("stop listening first").clicked() {
+                self.start_recording();
+            }
+            ui.label(match self.own_takes {
+                1 => "1 take of your voice, used in training".to_string(),
+                n => format!("{n} takes of your voice, used in training"),
+            });
+            if self.own_takes > 0 && self.training.is_none() && ui.button("Forget them").clicked() {
+                match std::fs::remove_dir_all(self.own_dir()) {
+                    Ok(()) => self.own_takes = 0,
+                    Err(e) => self.record_error = Some(format!("cannot remove {}: {e}", self.own_dir().display())),
+                }
+            }
+        });
+        if let Some(e) = &self.record_error {
+            ui.colored_label(Color32::RED, e);
+        }
         if self.training.is_some() {
             ui.add(ProgressBar::new(self.progress).show_percentage().text(self.train_stage.clone()));
         }
@@ -482,6 +577,11 @@ impl TriggerPanel {
             ui.colored_label(Color32::RED, e);
         }
     }
+}
+
+/// WAV files in `dir` (0 when it does not exist).
+fn count_takes(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "wav")).count())
 }
 
 /// A black -> purple -> orange -> yellow map for u in 0..=1.

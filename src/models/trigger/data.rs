@@ -444,6 +444,27 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
     Ok(Bank { positives, negatives, negative_names, negative_weights: Vec::new(), backgrounds })
 }
 
+/// The least share of positives the user's own recordings make up once added (they are
+/// repeated to reach it; every draw is perturbed anew, so repeats are not copies).
+pub const OWN_VOICE_SHARE: f64 = 0.25;
+
+/// Adds the user's recordings of the word (16 kHz; trimmed here) to `bank`'s positives,
+/// each repeated so that together they are at least [`OWN_VOICE_SHARE`] of them: a few
+/// takes among hundreds of TTS clips would otherwise be drawn too rarely to matter.
+/// Returns how many clips were added; takes under 0.1 s of sound are skipped.
+pub fn add_own_voice(bank: &mut Bank, takes: &[Vec<f32>]) -> usize {
+    let takes: Vec<&[f32]> = takes.iter().map(|t| trim_silence(t)).filter(|t| t.len() >= SAMPLE_RATE as usize / 10).collect();
+    if takes.is_empty() {
+        return 0;
+    }
+    let stock = bank.positives.len() as f64;
+    let repeats = (stock * OWN_VOICE_SHARE / ((1.0 - OWN_VOICE_SHARE) * takes.len() as f64)).ceil().max(1.0) as usize;
+    for _ in 0..repeats {
+        bank.positives.extend(takes.iter().map(|t| t.to_vec()));
+    }
+    repeats * takes.len()
+}
+
 /// How examples are composed.
 #[derive(Clone, Debug)]
 pub struct ExampleSpec {
@@ -883,6 +904,22 @@ mod tests {
         let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(args[..3], ["--path=/x/s1-00000005", "-v", "en-us+s1-00000005"]);
         assert!(made_voice_data(&cache, &dir.path().join("missing"), &[1]).is_err(), "no installed data: an error");
+    }
+
+    /// 6 stock positives and 2 takes: ceil(6 · 0.25 / (0.75 · 2)) = 1 repeat, 2 of 8 = 25%.
+    /// 30 stock and 1 take: ceil(30 · 0.25 / 0.75) = 10 repeats, 10 of 40 = 25%. Silence
+    /// and a 50-ms click are skipped; only silence adds nothing.
+    #[test]
+    fn own_voice_makes_a_quarter_of_the_positives() {
+        let take = |n: usize| (0..n).map(|i| (i as f32 * 0.05).sin() * 0.5).collect::<Vec<f32>>();
+        let mut b = Bank { positives: vec![take(4000); 6], ..Bank::default() };
+        assert_eq!(add_own_voice(&mut b, &[take(8000), take(6000), vec![0.0; 8000], take(800)]), 2);
+        assert_eq!(b.positives.len(), 8);
+        let mut b = Bank { positives: vec![take(4000); 30], ..Bank::default() };
+        assert_eq!(add_own_voice(&mut b, &[take(8000)]), 10);
+        assert_eq!(b.positives.len(), 40);
+        assert_eq!(add_own_voice(&mut b, &[vec![0.0; 16000]]), 0);
+        assert_eq!(b.positives.len(), 40);
     }
 
     #[test]

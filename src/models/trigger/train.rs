@@ -42,6 +42,9 @@ pub struct TrainConfig {
     pub augment: Augment,
     /// Voices seqlab makes itself ([`data::made_voices`]) beside the engines' training voices.
     pub made_voices: usize,
+    /// A folder of the user's own recordings of the word, added to the training positives
+    /// ([`data::add_own_voice`]).
+    pub own_voice: Option<PathBuf>,
     /// TTS utterances to synthesise for training (positives, negatives).
     pub positives: usize,
     pub negatives: usize,
@@ -67,6 +70,7 @@ impl Default for TrainConfig {
             mine_hard_negatives: false,
             augment: Augment::default(),
             made_voices: 0,
+            own_voice: None,
             positives: 600,
             negatives: 1200,
             example: ExampleSpec::default(),
@@ -313,7 +317,19 @@ pub fn train(
     on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> Result<(TriggerNet<f32>, Summary), ModelError> {
     cfg.validate()?;
-    let train_bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| stage(&format!("training {what}"), d, t))?;
+    // the user's recordings are checked before minutes of synthesis, not after
+    let own: Vec<Vec<f32>> = match &cfg.own_voice {
+        Some(dir) => {
+            let takes: Vec<Vec<f32>> = data::read_folder(dir)?.into_iter().map(|(_, x)| x).collect();
+            if data::add_own_voice(&mut Bank::default(), &takes) == 0 {
+                return Err(ModelError::Invalid(format!("{} holds no recording with sound in it (WAV or FLAC)", dir.display())));
+            }
+            takes
+        }
+        None => Vec::new(),
+    };
+    let mut train_bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| stage(&format!("training {what}"), d, t))?;
+    data::add_own_voice(&mut train_bank, &own);
     let val_bank = data::build_bank(&cfg.bank_spec(true), &|what, d, t| stage(&format!("held-out {what}"), d, t))?;
     train_on(cfg, train_bank, &val_bank, checkpoint, on_event)
 }
