@@ -81,6 +81,10 @@ pub enum Action {
         /// positives so they make up at least a quarter of them
         #[arg(long)]
         own_voice: Option<PathBuf>,
+        /// Seconds after each "activate" ends before its label starts, so the detector hears
+        /// whether the word goes on before it fires (adds that much latency)
+        #[arg(long, default_value_t = 0.0)]
+        label_delay: f64,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -231,6 +235,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             vtlp,
             made_voices,
             own_voice,
+            label_delay,
             positives,
             negatives,
             val_examples,
@@ -257,6 +262,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 own_voice,
                 positives,
                 negatives,
+                example: ExampleSpec { label_delay, ..ExampleSpec::default() },
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,
@@ -388,7 +394,7 @@ fn samples(cfg: &TrainConfig, dir: &Path) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let mut tsv = String::from("file\tkind\tends\n");
     for i in 0..8u64 {
-        let e = data::make_example(&bank, &ExampleSpec::default(), cfg.seed.wrapping_add(i));
+        let e = data::make_example(&bank, &cfg.example, cfg.seed.wrapping_add(i));
         let name = format!("sample_{i}.wav");
         write_wav(&dir.join(&name), &e.samples, data::SAMPLE_RATE)?;
         let ends: Vec<String> = e.ends.iter().map(|&x| format!("{:.3}", x as f64 / data::SAMPLE_RATE as f64)).collect();

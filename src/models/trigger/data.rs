@@ -471,11 +471,14 @@ pub struct ExampleSpec {
     pub seconds: f64,
     pub max_positives: usize,
     pub max_negatives: usize,
+    /// Seconds after a positive ends before its label starts: the detector must wait that
+    /// long, so it hears whether the word goes on ("activat-ing") before it fires.
+    pub label_delay: f64,
 }
 
 impl Default for ExampleSpec {
     fn default() -> Self {
-        Self { seconds: 10.0, max_positives: 4, max_negatives: 4 }
+        Self { seconds: 10.0, max_positives: 4, max_negatives: 4, label_delay: 0.0 }
     }
 }
 
@@ -690,12 +693,12 @@ pub fn step_time(j: usize, spec: &SpectrogramConfig, net: &TriggerConfig) -> f64
     (last_frame * spec.hop + spec.window) as f64 / spec.sample_rate as f64
 }
 
-/// Labels [steps]: 1 at every step whose time falls in (end, end + LABEL_SECONDS] for some
-/// positive `ends` (in samples), else 0.
-pub fn labels(ends: &[usize], steps: usize, spec: &SpectrogramConfig, net: &TriggerConfig) -> Vec<f32> {
+/// Labels [steps]: 1 at every step whose time falls in (end + delay, end + delay +
+/// LABEL_SECONDS] for some positive `ends` (in samples), else 0.
+pub fn labels(ends: &[usize], steps: usize, spec: &SpectrogramConfig, net: &TriggerConfig, delay: f64) -> Vec<f32> {
     let mut y = vec![0.0; steps];
     for &e in ends {
-        let te = e as f64 / spec.sample_rate as f64;
+        let te = e as f64 / spec.sample_rate as f64 + delay;
         for (j, v) in y.iter_mut().enumerate() {
             let t = step_time(j, spec, net);
             if t > te && t <= te + LABEL_SECONDS {
@@ -723,9 +726,13 @@ mod tests {
         let spec = SpectrogramConfig::default();
         let net = TriggerConfig::small();
         assert!((step_time(0, &spec, &net) - 0.165).abs() < 1e-12);
-        let y = labels(&[16_000], 60, &spec, &net);
+        let y = labels(&[16_000], 60, &spec, &net, 0.0);
         let ones: Vec<usize> = (0..60).filter(|&j| y[j] == 1.0).collect();
         assert_eq!(ones, (21..=33).collect::<Vec<_>>());
+        // a delay of 0.2 s: 1.2 < 0.165 + 0.04j <= 1.7, j = 26..=38
+        let y = labels(&[16_000], 60, &spec, &net, 0.2);
+        let ones: Vec<usize> = (0..60).filter(|&j| y[j] == 1.0).collect();
+        assert_eq!(ones, (26..=38).collect::<Vec<_>>());
     }
 
     /// Every placed clip lies inside the clip and no two overlap; a clip longer than the

@@ -365,12 +365,12 @@ pub struct MakeEvalSpec {
 }
 
 /// A 10-s evaluation clip of other words only.
-const NEGATIVES_ONLY: ExampleSpec = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4 };
+const NEGATIVES_ONLY: ExampleSpec = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4, label_delay: 0.0 };
 
 /// Piece `k` of a held-out stream: 10 s each, one piece in three carrying a positive, the
 /// rest only negatives, so a stream says the word about every 30 s among other words.
 pub fn stream_piece(bank: &Bank, seed: u64, k: usize) -> data::Example {
-    let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2 } } else { NEGATIVES_ONLY };
+    let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2, label_delay: 0.0 } } else { NEGATIVES_ONLY };
     data::make_example(bank, &ex, seed.wrapping_mul(3_000_017).wrapping_add(k as u64))
 }
 
@@ -545,7 +545,7 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
     let fmt_ends = |ends: &[usize]| ends.iter().map(|&e| format!("{:.3}", e as f64 / SAMPLE_RATE as f64)).collect::<Vec<_>>().join(";");
     let total = spec.pos_files + spec.neg_files + usize::from(spec.stream_minutes > 0.0);
     let mut done = 0;
-    let pos_ex = ExampleSpec { seconds: 10.0, max_positives: 3, max_negatives: 3 };
+    let pos_ex = ExampleSpec { seconds: 10.0, max_positives: 3, max_negatives: 3, label_delay: 0.0 };
     let mut i = 0u64;
     while done < spec.pos_files {
         i += 1;

@@ -106,6 +106,9 @@ impl TrainConfig {
         if self.positives == 0 || self.positives > 100_000 || self.negatives > 1_000_000 {
             return bad("positives must be 1..=100000 and negatives at most 1000000".into());
         }
+        if !(0.0..=1.0).contains(&self.example.label_delay) {
+            return bad(format!("label delay must be 0..=1 s, got {}", self.example.label_delay));
+        }
         if !(self.example.seconds >= 2.0 && self.example.seconds <= 60.0) {
             return bad(format!("example length must be 2..=60 s, got {}", self.example.seconds));
         }
@@ -204,7 +207,7 @@ pub fn make_batch(bank: &Bank, ex: &ExampleSpec, net: &TriggerConfig, seeds: &[u
     let mut y = Array2::zeros((seeds.len(), steps));
     for (i, (s, e)) in specs.iter().zip(&ends).enumerate() {
         x.index_axis_mut(Axis(0), i).assign(s);
-        y.row_mut(i).assign(&ndarray::Array1::from(data::labels(e, steps, &spec, net)));
+        y.row_mut(i).assign(&ndarray::Array1::from(data::labels(e, steps, &spec, net, ex.label_delay)));
     }
     Ok(Batch { x, y, ends })
 }
