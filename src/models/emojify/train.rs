@@ -138,7 +138,7 @@ pub fn train(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let on_epoch = Mutex::new(on_epoch);
-    let mut trained: Vec<(usize, Result<(Net<f32>, Option<f64>), EmojifyError>)> = std::thread::scope(|scope| {
+    let mut trained: Vec<(usize, Result<Net<f32>, EmojifyError>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -166,18 +166,12 @@ pub fn train(
         return Err(EmojifyError::Invalid("a training thread died".into()));
     }
     trained.sort_by_key(|(k, _)| *k);
-    let mut nets = Vec::with_capacity(cfg.members);
-    let mut last_dev = Vec::new();
-    for (_, r) in trained {
-        let (net, dev_accuracy) = r?;
-        nets.push(net);
-        last_dev.extend(dev_accuracy);
-    }
+    let nets = trained.into_iter().map(|(_, r)| r).collect::<Result<Vec<_>, _>>()?;
     let meta = HashMap::from([("unit_vectors".to_string(), cfg.unit_vectors.to_string())]);
     let mut model = Emojifier::new(Members::new(nets)?, vectors, meta);
     let dev_accuracy = match &dev {
-        Some((n, d)) if !last_dev.is_empty() => format!("{:.4}", correct(model.members.nets(), d)? as f64 / *n as f64),
-        _ => "-".into(),
+        Some((n, d)) => format!("{:.4}", correct(model.members.nets(), d)? as f64 / *n as f64),
+        None => "-".into(),
     };
     for (k, v) in [
         ("epochs", cfg.epochs.to_string()),
@@ -192,7 +186,6 @@ pub fn train(
 }
 
 /// Member `k`: seeded with `cfg.seed + k`, so member 0 is the network a one-member run trains.
-/// Returns the network and its last development accuracy.
 fn train_member(
     cfg: &TrainConfig,
     table: ndarray::Array2<f32>,
@@ -200,13 +193,12 @@ fn train_member(
     dev: Option<&(usize, Prepared)>,
     k: usize,
     mut on_epoch: impl FnMut(&EpochReport) -> bool,
-) -> Result<(Net<f32>, Option<f64>), EmojifyError> {
+) -> Result<Net<f32>, EmojifyError> {
     let seed = cfg.seed.wrapping_add(k as u64);
     let mut net = Net::<f32>::new(cfg.net, table, seed)?;
     let mut adam = Adam::new(cfg.lr);
     let mut rng = seeded_rng(seed.wrapping_add(100));
     let mut order: Vec<usize> = (0..data.seqs.len()).collect();
-    let mut last_dev = None;
     for epoch in 1..=cfg.epochs {
         order.shuffle(&mut rng);
         let (mut loss, mut right) = (0.0f64, 0usize);
@@ -235,12 +227,11 @@ fn train_member(
             Some((total, d)) => Some(correct(std::slice::from_ref(&net), d)? as f64 / *total as f64),
             None => None,
         };
-        last_dev = dev_accuracy;
         if !on_epoch(&EpochReport { member: k, epoch, loss: loss / n, train_accuracy: right as f64 / n, dev_accuracy }) {
             break;
         }
     }
-    Ok((net, last_dev))
+    Ok(net)
 }
 
 /// `seq` with each id dropped with probability `p`; one random id stays if all would go.
