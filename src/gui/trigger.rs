@@ -140,6 +140,11 @@ impl TriggerPanel {
         self
     }
 
+    /// The chosen input device; None for the system's default (the picker's first entry).
+    fn device_name(&self) -> Option<&str> {
+        if self.device == 0 { None } else { self.devices.get(self.device).map(String::as_str) }
+    }
+
     /// Keeps takes of the user's voice under `root` instead of `.seqlab-cache/own`.
     pub fn with_own_voice_root(mut self, root: impl Into<PathBuf>) -> Self {
         self.own_root = root.into();
@@ -161,7 +166,7 @@ impl TriggerPanel {
     /// Records one take of TAKE_SECONDS on a worker and saves it in the word's folder.
     fn start_recording(&mut self) {
         self.record_error = None;
-        let device = if self.device == 0 { None } else { self.devices.get(self.device).cloned() };
+        let device = self.device_name().map(str::to_string);
         let dir = self.own_dir();
         let job = Worker::spawn("record-take", move |tx: &Sender<Result<PathBuf, String>>, _: &AtomicBool| {
             let take = || -> Result<PathBuf, String> {
@@ -200,8 +205,7 @@ impl TriggerPanel {
         self.live_error = None;
         let result = (|| -> Result<Live, String> {
             let net = self.model.as_ref().map_err(Clone::clone)?;
-            let name = if self.device == 0 { None } else { self.devices.get(self.device).map(String::as_str) };
-            let (mic, samples) = Microphone::open(name, 4.0).map_err(|e| e.to_string())?;
+            let (mic, samples) = Microphone::open(self.device_name(), 4.0).map_err(|e| e.to_string())?;
             let config = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
             let detector = TriggerDetector::new(net, config, Arc::clone(&self.shared_sensitivity)).map_err(|e| e.to_string())?;
             let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector).map_err(|e| e.to_string())?;
@@ -314,9 +318,8 @@ impl TriggerPanel {
         self.progress = 0.0;
         let word = self.word.trim().to_string();
         let shared = |p: &str| Some(PathBuf::from(p)).filter(|p| p.is_dir());
-        let own = self.own_dir();
         let cfg = TrainConfig {
-            own_voice: (count_takes(&own) > 0).then_some(own),
+            own_voice: (self.own_takes > 0).then(|| self.own_dir()),
             word,
             speech_commands: shared("../shared/data/speech/speech_commands_sample"),
             backgrounds: shared("../shared/data/speech/background_noise"),
@@ -550,7 +553,7 @@ impl TriggerPanel {
         ui.horizontal(|ui| {
             let idle = self.recording.is_none() && self.training.is_none() && self.live.is_none() && !self.word.trim().is_empty();
             let text = if self.recording.is_some() { "Recording... say the word".to_string() } else { format!("Record my voice ({TAKE_SECONDS:.0} s)") };
-            if ui.add_enabled(idle, egui::Button::new(text)).on_disabled_hover_text("stop listening first").clicked() {
+            if ui.add_enabled(idle, egui::Button::new(text)).on_disabled_hover_text("type a word, and stop listening or training first").clicked() {
                 self.start_recording();
             }
             ui.label(match self.own_takes {

@@ -448,12 +448,16 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
 /// repeated to reach it; every draw is perturbed anew, so repeats are not copies).
 pub const OWN_VOICE_SHARE: f64 = 0.25;
 
-/// Adds the user's recordings of the word (16 kHz; trimmed here) to `bank`'s positives,
-/// each repeated so that together they are at least [`OWN_VOICE_SHARE`] of them: a few
-/// takes among hundreds of TTS clips would otherwise be drawn too rarely to matter.
-/// Returns how many clips were added; takes under 0.1 s of sound are skipped.
+/// The user's recordings (16 kHz) trimmed of silence, less those with under 0.1 s of sound.
+pub fn usable_takes(takes: &[Vec<f32>]) -> Vec<&[f32]> {
+    takes.iter().map(|t| trim_silence(t)).filter(|t| t.len() >= SAMPLE_RATE as usize / 10).collect()
+}
+
+/// Adds the user's [`usable_takes`] of the word to `bank`'s positives, each repeated so that
+/// together they are at least [`OWN_VOICE_SHARE`] of them: a few takes among hundreds of
+/// TTS clips would otherwise be drawn too rarely to matter. Returns how many were added.
 pub fn add_own_voice(bank: &mut Bank, takes: &[Vec<f32>]) -> usize {
-    let takes: Vec<&[f32]> = takes.iter().map(|t| trim_silence(t)).filter(|t| t.len() >= SAMPLE_RATE as usize / 10).collect();
+    let takes = usable_takes(takes);
     if takes.is_empty() {
         return 0;
     }

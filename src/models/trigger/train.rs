@@ -324,7 +324,7 @@ pub fn train(
     let own: Vec<Vec<f32>> = match &cfg.own_voice {
         Some(dir) => {
             let takes: Vec<Vec<f32>> = data::read_folder(dir)?.into_iter().map(|(_, x)| x).collect();
-            if data::add_own_voice(&mut Bank::default(), &takes) == 0 {
+            if data::usable_takes(&takes).is_empty() {
                 return Err(ModelError::Invalid(format!("{} holds no recording with sound in it (WAV or FLAC)", dir.display())));
             }
             takes
