@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::progress;
 use crate::dsp::write_wav;
-use crate::models::trigger::data::{self, ExampleSpec};
+use crate::models::trigger::data::{self, Acoustics, ExampleSpec};
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerConfig;
 use crate::models::trigger::run::{self, MakeEvalSpec};
@@ -35,6 +35,24 @@ pub struct DetectorArgs {
 impl DetectorArgs {
     fn config(&self) -> DetectorConfig {
         DetectorConfig { sensitivity: self.sensitivity, min_steps: self.min_steps, refractory_s: self.refractory }
+    }
+}
+
+/// Rooms and microphones the examples are heard through.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct AcousticsArgs {
+    /// Share of examples whose words are heard in a random room (RT60 0.15-0.9 s), 0..1
+    #[arg(long, default_value_t = 0.0)]
+    reverb: f64,
+    /// Share of examples heard through a random microphone or line (band limits, a peak or
+    /// dip of up to 9 dB), 0..1
+    #[arg(long, default_value_t = 0.0)]
+    eq: f64,
+}
+
+impl AcousticsArgs {
+    fn acoustics(&self) -> Acoustics {
+        Acoustics { reverb: self.reverb, eq: self.eq }
     }
 }
 
@@ -85,6 +103,8 @@ pub enum Action {
         /// whether the word goes on before it fires (adds that much latency)
         #[arg(long, default_value_t = 0.0)]
         label_delay: f64,
+        #[command(flatten)]
+        acoustics: AcousticsArgs,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -201,6 +221,8 @@ pub enum Action {
         neg_files: usize,
         #[arg(long, default_value_t = 30.0)]
         stream_minutes: f64,
+        #[command(flatten)]
+        acoustics: AcousticsArgs,
         #[arg(long, default_value = SPEECH_COMMANDS)]
         speech_commands: PathBuf,
         #[arg(long, default_value = BACKGROUNDS)]
@@ -236,6 +258,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             made_voices,
             own_voice,
             label_delay,
+            acoustics,
             positives,
             negatives,
             val_examples,
@@ -262,7 +285,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 own_voice,
                 positives,
                 negatives,
-                example: ExampleSpec { label_delay, ..ExampleSpec::default() },
+                example: ExampleSpec { label_delay, acoustics: acoustics.acoustics(), ..ExampleSpec::default() },
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,
@@ -344,7 +367,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             bar.set_message("streaming");
             let pieces = (hours * 360.0).round().max(1.0) as usize;
             let per_segment = (segment_minutes * 6.0).round().max(1.0) as usize;
-            let r = run::drift(&net, &detector.config(), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k), |d, t| progress::show(&bar, d, t))?;
+            let r = run::drift(&net, &detector.config(), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k, Acoustics::DRY), |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             println!("{:>8}  {:>6}  {:>11}  {:>13}  {:>22}", "minutes", "recall", "words", "false accepts", "|p - fresh p| max/mean");
             for g in &r.segments {
@@ -364,13 +387,14 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, speech_commands, backgrounds, cache } => {
+        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, acoustics, speech_commands, backgrounds, cache } => {
             let spec = MakeEvalSpec {
                 word,
                 seed,
                 pos_files,
                 neg_files,
                 stream_minutes,
+                acoustics: acoustics.acoustics(),
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,

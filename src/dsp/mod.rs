@@ -7,6 +7,7 @@ pub mod audio_file;
 pub mod error;
 pub mod mix;
 pub mod resample;
+pub mod room;
 pub mod spectrogram;
 
 pub use audio_file::{Audio, read_audio, write_wav};

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::data::{self, Bank, BankSpec, ExampleSpec, SAMPLE_RATE};
+use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, SAMPLE_RATE};
 use super::detect::{DetectorConfig, EARLY, LATE, Trigger, quantile, score};
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::mix_into;
@@ -358,19 +358,23 @@ pub struct MakeEvalSpec {
     pub neg_files: usize,
     /// One long stream with a positive about every 30 s (0 for none).
     pub stream_minutes: f64,
+    /// Rooms and microphones to hear the clips through (dry by default).
+    pub acoustics: Acoustics,
     pub speech_commands: Option<PathBuf>,
     pub backgrounds: Option<PathBuf>,
     pub cache: PathBuf,
     pub threads: usize,
 }
 
-/// A 10-s evaluation clip of other words only.
-const NEGATIVES_ONLY: ExampleSpec = ExampleSpec { seconds: 10.0, max_positives: 0, max_negatives: 4, label_delay: 0.0 };
+/// A 10-s evaluation clip of up to `positives` words and `negatives` other words.
+fn eval_example(positives: usize, negatives: usize, acoustics: Acoustics) -> ExampleSpec {
+    ExampleSpec { seconds: 10.0, max_positives: positives, max_negatives: negatives, label_delay: 0.0, acoustics }
+}
 
 /// Piece `k` of a held-out stream: 10 s each, one piece in three carrying a positive, the
 /// rest only negatives, so a stream says the word about every 30 s among other words.
-pub fn stream_piece(bank: &Bank, seed: u64, k: usize) -> data::Example {
-    let ex = if k % 3 == 1 { ExampleSpec { seconds: 10.0, max_positives: 1, max_negatives: 2, label_delay: 0.0 } } else { NEGATIVES_ONLY };
+pub fn stream_piece(bank: &Bank, seed: u64, k: usize, acoustics: Acoustics) -> data::Example {
+    let ex = if k % 3 == 1 { eval_example(1, 2, acoustics) } else { eval_example(0, 4, acoustics) };
     data::make_example(bank, &ex, seed.wrapping_mul(3_000_017).wrapping_add(k as u64))
 }
 
@@ -523,6 +527,7 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
     if spec.pos_files + spec.neg_files > 100_000 || !(0.0..=600.0).contains(&spec.stream_minutes) {
         return Err(ModelError::Invalid("make-eval: at most 100000 files and 600 stream minutes".into()));
     }
+    spec.acoustics.validate()?;
     let bank = held_out_bank(
         &spec.word,
         spec.pos_files * 2 + (spec.stream_minutes * 2.0) as usize,
@@ -545,7 +550,7 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
     let fmt_ends = |ends: &[usize]| ends.iter().map(|&e| format!("{:.3}", e as f64 / SAMPLE_RATE as f64)).collect::<Vec<_>>().join(";");
     let total = spec.pos_files + spec.neg_files + usize::from(spec.stream_minutes > 0.0);
     let mut done = 0;
-    let pos_ex = ExampleSpec { seconds: 10.0, max_positives: 3, max_negatives: 3, label_delay: 0.0 };
+    let pos_ex = eval_example(3, 3, spec.acoustics);
     let mut i = 0u64;
     while done < spec.pos_files {
         i += 1;
@@ -561,7 +566,7 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
         progress("clips", done, total);
     }
     for k in 0..spec.neg_files {
-        let e = data::make_example(&bank, &NEGATIVES_ONLY, spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
+        let e = data::make_example(&bank, &eval_example(0, 4, spec.acoustics), spec.seed.wrapping_mul(7_000_001).wrapping_add(k as u64));
         let name = format!("neg_{k:05}.wav");
         write(&name, &e.samples)?;
         note(&name, &e, 0);
@@ -574,7 +579,7 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
         let mut samples = Vec::with_capacity(pieces * 160_000);
         let mut ends = Vec::new();
         for k in 0..pieces {
-            let e = stream_piece(&bank, spec.seed, k);
+            let e = stream_piece(&bank, spec.seed, k, spec.acoustics);
             ends.extend(e.ends.iter().map(|&x| x + samples.len()));
             note("stream_00000.wav", &e, samples.len());
             samples.extend_from_slice(&e.samples);
@@ -677,10 +682,10 @@ mod tests {
             backgrounds: vec![],
         };
         let net = super::super::load_model(None).unwrap();
-        let r = drift(&net, &DetectorConfig::default(), 12, 3, 3.0, |k| stream_piece(&bank, 4, k), |_, _| {}).unwrap();
+        let r = drift(&net, &DetectorConfig::default(), 12, 3, 3.0, |k| stream_piece(&bank, 4, k, Acoustics::DRY), |_, _| {}).unwrap();
         assert_eq!(r.segments.len(), 4);
         assert_eq!(r.segments.iter().map(|g| g.start_minutes).collect::<Vec<_>>(), [0.0, 0.5, 1.0, 1.5]);
-        let words: usize = (0..12).map(|k| stream_piece(&bank, 4, k).ends.len()).sum();
+        let words: usize = (0..12).map(|k| stream_piece(&bank, 4, k, Acoustics::DRY).ends.len()).sum();
         assert_eq!(r.segments.iter().map(|g| g.positives).sum::<usize>(), words);
         assert!(words >= 2 && r.recall >= 0.5, "{r:?}");
         assert!(r.segments[0].max_abs_diff.is_none());
@@ -688,7 +693,7 @@ mod tests {
             assert!(g.max_abs_diff.is_some_and(|d| d < 0.05), "{g:?}");
         }
         assert!((r.hours - 120.0 / 3600.0).abs() < 1e-12);
-        assert!(drift(&net, &DetectorConfig::default(), 0, 3, 3.0, |k| stream_piece(&bank, 4, k), |_, _| {}).is_err());
+        assert!(drift(&net, &DetectorConfig::default(), 0, 3, 3.0, |k| stream_piece(&bank, 4, k, Acoustics::DRY), |_, _| {}).is_err());
         let short = |_| data::Example { samples: vec![0.0; 100], ends: vec![], negatives: vec![] };
         assert!(drift(&net, &DetectorConfig::default(), 2, 1, 3.0, short, |_, _| {}).is_err());
     }

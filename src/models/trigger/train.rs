@@ -109,6 +109,7 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.example.label_delay) {
             return bad(format!("label delay must be 0..=1 s, got {}", self.example.label_delay));
         }
+        self.example.acoustics.validate()?;
         if !(self.example.seconds >= 2.0 && self.example.seconds <= 60.0) {
             return bad(format!("example length must be 2..=60 s, got {}", self.example.seconds));
         }
