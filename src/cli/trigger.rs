@@ -79,6 +79,10 @@ pub enum Action {
         /// 96 filters and GRUs of 96 instead of the course's 196 and 128: 1.6x as fast to train
         #[arg(long)]
         small: bool,
+        /// Per-channel energy normalisation of the log-mel frames (an automatic gain control
+        /// per band) in front of the network; saved with the weights
+        #[arg(long)]
+        pcen: bool,
         /// Mine hard negatives: from the second epoch, draw the negatives the detector scores
         /// high up to five times as often (measured: no gain at 30 epochs; see the README)
         #[arg(long)]
@@ -252,6 +256,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             lr,
             threads,
             small,
+            pcen,
             mine,
             spec_augment,
             vtlp,
@@ -270,7 +275,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             stop_after,
         } => {
             let cfg = TrainConfig {
-                model: if small { TriggerConfig::small() } else { TriggerConfig::course() },
+                model: TriggerConfig { pcen, ..if small { TriggerConfig::small() } else { TriggerConfig::course() } },
                 word,
                 seed,
                 epochs,

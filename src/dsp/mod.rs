@@ -6,6 +6,7 @@
 pub mod audio_file;
 pub mod error;
 pub mod mix;
+pub mod pcen;
 pub mod resample;
 pub mod room;
 pub mod spectrogram;

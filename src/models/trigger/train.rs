@@ -271,8 +271,9 @@ fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
 fn feature_stats(bank: &Bank, cfg: &TrainConfig) -> Result<(ndarray::Array1<f32>, ndarray::Array1<f32>), ModelError> {
     let seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
     let b = make_batch(bank, &cfg.example, &cfg.model, &seeds, Augment::default())?;
-    let (n, t, m) = b.x.dim();
-    let flat = b.x.into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let x = cfg.model.frontend(b.x.view());
+    let (n, t, m) = x.dim();
+    let flat = x.into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
     let mean = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no frames".into()))?;
     let std = flat.std_axis(Axis(0), 0.0).mapv(|s| 1.0 / s.max(1e-3));
     Ok((mean, std))
@@ -509,7 +510,7 @@ mod tests {
 
     fn cfg() -> TrainConfig {
         TrainConfig {
-            model: TriggerConfig { n_mels: 40, filters: 6, kernel: 5, stride: 4, units: 5, dropout: 0.0 },
+            model: TriggerConfig { n_mels: 40, filters: 6, kernel: 5, stride: 4, units: 5, dropout: 0.0, pcen: false },
             epochs: 2,
             examples: 6,
             batch: 3,
