@@ -38,22 +38,13 @@ impl DetectorArgs {
     }
 }
 
-/// Rooms and microphones the examples are heard through.
-#[derive(clap::Args, Clone, Copy, Debug)]
-pub struct AcousticsArgs {
-    /// Share of examples whose words are heard in a random room (RT60 0.15-0.9 s), 0..1
-    #[arg(long, default_value_t = 0.0)]
-    reverb: f64,
-    /// Share of examples heard through a random microphone or line (band limits, a peak or
-    /// dip of up to 9 dB), 0..1
-    #[arg(long, default_value_t = 0.0)]
-    eq: f64,
-}
-
-impl AcousticsArgs {
-    fn acoustics(&self) -> Acoustics {
-        Acoustics { reverb: self.reverb, eq: self.eq }
-    }
+/// What the network's first layer sees.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Features {
+    /// Per-channel energy normalisation of log-mel frames: an automatic gain control per band
+    Pcen,
+    /// The course's log spectrogram, on the mel scale
+    LogMel,
 }
 
 #[derive(Subcommand)]
@@ -79,10 +70,9 @@ pub enum Action {
         /// 96 filters and GRUs of 96 instead of the course's 196 and 128: 1.6x as fast to train
         #[arg(long)]
         small: bool,
-        /// Per-channel energy normalisation of the log-mel frames (an automatic gain control
-        /// per band) in front of the network; saved with the weights
-        #[arg(long)]
-        pcen: bool,
+        /// What the network sees; saved with the weights
+        #[arg(long, value_enum, default_value_t = Features::Pcen)]
+        features: Features,
         /// Mine hard negatives: from the second epoch, draw the negatives the detector scores
         /// high up to five times as often (measured: no gain at 30 epochs; see the README)
         #[arg(long)]
@@ -107,8 +97,13 @@ pub enum Action {
         /// whether the word goes on before it fires (adds that much latency)
         #[arg(long, default_value_t = 0.0)]
         label_delay: f64,
-        #[command(flatten)]
-        acoustics: AcousticsArgs,
+        /// Share of examples whose words are heard in a random room (RT60 0.15-0.9 s), 0..1
+        #[arg(long, default_value_t = TrainConfig::default().example.acoustics.reverb)]
+        reverb: f64,
+        /// Share of examples heard through a random microphone or line (band limits, a peak or
+        /// dip of up to 9 dB), 0..1
+        #[arg(long, default_value_t = TrainConfig::default().example.acoustics.eq)]
+        eq: f64,
         /// TTS positives and negatives to synthesise
         #[arg(long, default_value_t = TrainConfig::default().positives)]
         positives: usize,
@@ -225,8 +220,13 @@ pub enum Action {
         neg_files: usize,
         #[arg(long, default_value_t = 30.0)]
         stream_minutes: f64,
-        #[command(flatten)]
-        acoustics: AcousticsArgs,
+        /// Share of clips whose words are heard in a random room, as in training (0 by default:
+        /// dry, as the TTS engines speak)
+        #[arg(long, default_value_t = 0.0)]
+        reverb: f64,
+        /// Share of clips heard through a random microphone or line, as in training
+        #[arg(long, default_value_t = 0.0)]
+        eq: f64,
         #[arg(long, default_value = SPEECH_COMMANDS)]
         speech_commands: PathBuf,
         #[arg(long, default_value = BACKGROUNDS)]
@@ -256,14 +256,15 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             lr,
             threads,
             small,
-            pcen,
+            features,
             mine,
             spec_augment,
             vtlp,
             made_voices,
             own_voice,
             label_delay,
-            acoustics,
+            reverb,
+            eq,
             positives,
             negatives,
             val_examples,
@@ -275,7 +276,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             stop_after,
         } => {
             let cfg = TrainConfig {
-                model: TriggerConfig { pcen, ..if small { TriggerConfig::small() } else { TriggerConfig::course() } },
+                model: TriggerConfig { pcen: features == Features::Pcen, ..if small { TriggerConfig::small() } else { TriggerConfig::course() } },
                 word,
                 seed,
                 epochs,
@@ -290,7 +291,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 own_voice,
                 positives,
                 negatives,
-                example: ExampleSpec { label_delay, acoustics: acoustics.acoustics(), ..ExampleSpec::default() },
+                example: ExampleSpec { label_delay, acoustics: Acoustics { reverb, eq }, ..ExampleSpec::default() },
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,
@@ -392,14 +393,14 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, acoustics, speech_commands, backgrounds, cache } => {
+        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, reverb, eq, speech_commands, backgrounds, cache } => {
             let spec = MakeEvalSpec {
                 word,
                 seed,
                 pos_files,
                 neg_files,
                 stream_minutes,
-                acoustics: acoustics.acoustics(),
+                acoustics: Acoustics { reverb, eq },
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,

@@ -36,6 +36,8 @@ pub fn room_impulse(rate: u32, rt60: f32, drr_db: f32, rng: &mut impl Rng) -> Ve
     h
 }
 
+static PLANNER: std::sync::LazyLock<std::sync::Mutex<FftPlanner<f32>>> = std::sync::LazyLock::new(|| std::sync::Mutex::new(FftPlanner::new()));
+
 /// `x` convolved with `h`, cut to `x.len()` samples: y[n] = Σ_k h[k]·x[n-k].
 ///
 /// One complex FFT carries both real signals (x in the real part, h in the imaginary), and
@@ -47,11 +49,17 @@ pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
         return vec![0.0; x.len()];
     }
     let n = (x.len() + h.len() - 1).next_power_of_two();
-    let mut planner = FftPlanner::<f32>::new();
+    // Planning computes n twiddle factors, which cost as much as the transforms themselves,
+    // so one planner keeps every plan for the whole process (training threads come and go
+    // with each batch, so a planner per thread would plan again each time).
+    let (forward, inverse) = {
+        let mut p = PLANNER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (p.plan_fft_forward(n), p.plan_fft_inverse(n))
+    };
     let mut z = vec![Complex32::new(0.0, 0.0); n];
     z.iter_mut().zip(x).for_each(|(c, &v)| c.re = v);
     z.iter_mut().zip(h).for_each(|(c, &v)| c.im = v);
-    planner.plan_fft_forward(n).process(&mut z);
+    forward.process(&mut z);
     let spectrum: Vec<Complex32> = (0..n)
         .map(|k| {
             let (a, b) = (z[k], z[(n - k) % n].conj());
@@ -62,7 +70,7 @@ pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
         })
         .collect();
     z.copy_from_slice(&spectrum);
-    planner.plan_fft_inverse(n).process(&mut z);
+    inverse.process(&mut z);
     z[..x.len()].iter().map(|c| c.re / n as f32).collect()
 }
 

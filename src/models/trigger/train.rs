@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use ndarray::{Array2, Array3, Axis};
 
-use super::data::{self, Bank, BankSpec, ExampleSpec};
+use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec};
 use super::detect::{DetectorConfig, Trigger, score};
 use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats, predict_one};
 use crate::dsp::SpectrogramConfig;
@@ -48,6 +48,9 @@ pub struct TrainConfig {
     /// TTS utterances to synthesise for training (positives, negatives).
     pub positives: usize,
     pub negatives: usize,
+    /// How examples are composed. By default a fifth of them are heard in a room and a fifth
+    /// through a coloured microphone or line: held out, that lifted recall in rooms from 0.87
+    /// to 0.96 at the same false accepts, at no measurable cost on dry speech (README).
     pub example: ExampleSpec,
     pub speech_commands: Option<PathBuf>,
     pub backgrounds: Option<PathBuf>,
@@ -73,7 +76,7 @@ impl Default for TrainConfig {
             own_voice: None,
             positives: 600,
             negatives: 1200,
-            example: ExampleSpec::default(),
+            example: ExampleSpec { acoustics: Acoustics { reverb: 0.2, eq: 0.2 }, ..ExampleSpec::default() },
             speech_commands: None,
             backgrounds: None,
             cache: PathBuf::from(".seqlab-cache/tts"),
