@@ -49,8 +49,8 @@ pub enum Features {
 
 #[derive(Subcommand)]
 pub enum Action {
-    /// Train a detector for a word on synthetic speech (`--epochs 30` reproduces the shipped
-    /// model; the default 12 gives a new word a usable detector in a third of the time).
+    /// Train a detector for a word on synthetic speech (`--epochs 60` reproduces the shipped
+    /// model; the default 12 gives a new word a usable detector in a fifth of the time).
     Train {
         #[arg(long, default_value = "activate")]
         word: String,
