@@ -60,16 +60,17 @@ pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     z.iter_mut().zip(x).for_each(|(c, &v)| c.re = v);
     z.iter_mut().zip(h).for_each(|(c, &v)| c.im = v);
     forward.process(&mut z);
-    let spectrum: Vec<Complex32> = (0..n)
-        .map(|k| {
-            let (a, b) = (z[k], z[(n - k) % n].conj());
-            let xk = (a + b) * 0.5;
-            // (a - b)/2i = -i(a - b)/2
-            let hk = (a - b) * Complex32::new(0.0, -0.5);
-            xk * hk
-        })
-        .collect();
-    z.copy_from_slice(&spectrum);
+    // Y[k] = X[k]·H[k] needs Z[k] and Z[N-k], so each pair is rewritten together, in place.
+    let product = |a: Complex32, b: Complex32| {
+        let (xk, hk) = ((a + b.conj()) * 0.5, (a - b.conj()) * Complex32::new(0.0, -0.5)); // (a - b*)/2i = -i(a - b*)/2
+        xk * hk
+    };
+    for k in 0..=n / 2 {
+        let j = (n - k) % n;
+        let (zk, zj) = (z[k], z[j]);
+        z[k] = product(zk, zj);
+        z[j] = product(zj, zk);
+    }
     inverse.process(&mut z);
     z[..x.len()].iter().map(|c| c.re / n as f32).collect()
 }

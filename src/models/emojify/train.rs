@@ -3,6 +3,7 @@
 //! A full V2 run takes about a minute, so there is no checkpoint: an interrupted run is
 //! simply started again, and with the same seed it gives the same model.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -203,16 +204,11 @@ fn train_member(
         order.shuffle(&mut rng);
         let (mut loss, mut right) = (0.0f64, 0usize);
         for chunk in order.chunks(cfg.batch) {
-            let kept: Vec<Vec<usize>> = if cfg.word_dropout > 0.0 {
-                chunk.iter().map(|&i| drop_words(&data.seqs[i], cfg.word_dropout, &mut rng)).collect()
-            } else {
-                Vec::new()
-            };
-            let seqs: Vec<&[usize]> = if kept.is_empty() {
-                chunk.iter().map(|&i| data.seqs[i].as_slice()).collect()
-            } else {
-                kept.iter().map(|s| s.as_slice()).collect()
-            };
+            let kept: Vec<Cow<[usize]>> = chunk
+                .iter()
+                .map(|&i| if cfg.word_dropout > 0.0 { Cow::Owned(drop_words(&data.seqs[i], cfg.word_dropout, &mut rng)) } else { Cow::Borrowed(data.seqs[i].as_slice()) })
+                .collect();
+            let seqs: Vec<&[usize]> = kept.iter().map(|s| s.as_ref()).collect();
             let tg: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
             net.zero_grad();
             let (l, r) = net.train_batch(&seqs, &tg)?;

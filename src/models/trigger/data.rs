@@ -490,7 +490,7 @@ impl Default for ExampleSpec {
 /// How often an example is heard in a room and through a coloured microphone or line
 /// ([`crate::dsp::room`]): each a probability per example. The course's mixes are dry and
 /// flat; TTS is too, so without these the detector never hears an echo or a phone line.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Acoustics {
     /// All the example's words share one room: RT60 0.15-0.9 s, direct-to-reverberant ratio
     /// -3..12 dB. The background is a recording with its own room, so it stays as it is.

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Ix1};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, CowArray, Ix1, Ix3};
 
 use crate::dsp::pcen::{Pcen, PcenConfig, pcen};
 use crate::models::ModelError;
@@ -96,17 +96,17 @@ impl TriggerConfig {
     }
 
     /// What the network's first layer sees of log-mel spectrograms [B, T, M]: the same
-    /// numbers, or each sequence's PCEN from a fresh smoother.
-    pub fn frontend<F: Scalar>(&self, x: ArrayView3<F>) -> Array3<F> {
+    /// numbers (borrowed, not copied), or each sequence's PCEN from a fresh smoother.
+    pub fn frontend<'a, F: Scalar>(&self, x: ArrayView3<'a, F>) -> CowArray<'a, F, Ix3> {
         if !self.pcen {
-            return x.to_owned();
+            return x.into();
         }
         let mut out = Array3::<F>::zeros(x.dim());
         for (seq, mut o) in x.outer_iter().zip(out.outer_iter_mut()) {
             let p = pcen(seq.mapv(|v| v.as_f64() as f32).view(), &PcenConfig::default());
             o.assign(&p.mapv(|v| F::of(v as f64)));
         }
-        out
+        out.into()
     }
 }
 

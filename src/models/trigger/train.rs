@@ -276,7 +276,7 @@ fn feature_stats(bank: &Bank, cfg: &TrainConfig) -> Result<(ndarray::Array1<f32>
     let b = make_batch(bank, &cfg.example, &cfg.model, &seeds, Augment::default())?;
     let x = cfg.model.frontend(b.x.view());
     let (n, t, m) = x.dim();
-    let flat = x.into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let flat = x.view().into_shape_with_order((n * t, m)).map_err(|e| ModelError::Invalid(e.to_string()))?;
     let mean = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no frames".into()))?;
     let std = flat.std_axis(Axis(0), 0.0).mapv(|s| 1.0 / s.max(1e-3));
     Ok((mean, std))
