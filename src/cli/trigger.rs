@@ -340,6 +340,18 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 let top: Vec<String> = causes.iter().take(12).map(|c| format!("{} {}", c.cause, c.count)).collect();
                 println!("false accepts set off by: {}", top.join(", "));
             }
+            let points: Vec<String> = report.curve.iter().map(|p| format!("{}: {:.3}/{:.1}", p.sensitivity, p.recall, p.false_accepts_per_hour)).collect();
+            println!("recall/false accepts per hour by sensitivity: {}", points.join("  "));
+            let or_none = |v: Option<f64>, digits: usize| v.map_or("none on the curve".to_string(), |v| format!("{v:.digits$}"));
+            println!(
+                "goal (recall {} at {} false accepts/h): best recall at <= {}/h {}; fewest false accepts/h at recall >= {} {}",
+                run::GOAL_RECALL,
+                run::GOAL_FALSE_ACCEPTS_PER_HOUR,
+                run::GOAL_FALSE_ACCEPTS_PER_HOUR,
+                or_none(report.recall_at_goal_false_accepts, 3),
+                run::GOAL_RECALL,
+                or_none(report.false_accepts_per_hour_at_goal_recall, 1)
+            );
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             }

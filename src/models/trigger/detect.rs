@@ -77,6 +77,14 @@ impl Trigger {
     }
 }
 
+/// The detections that a whole (time s, probability) trace gives under `cfg`: what a
+/// [`Trigger`] fed the trace step by step would fire, so one network pass can be scored at
+/// many sensitivities.
+pub fn detections(trace: &[(f64, f32)], cfg: &DetectorConfig) -> Result<Vec<f64>, ModelError> {
+    let mut trig = Trigger::new(cfg.clone())?;
+    Ok(trace.iter().filter_map(|&(t, p)| trig.push(t, p)).collect())
+}
+
 /// A hit: a detection from `EARLY` s before to `LATE` s after a labelled word end.
 pub const EARLY: f64 = 0.3;
 pub const LATE: f64 = 1.0;
@@ -160,6 +168,23 @@ mod tests {
         assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
         assert_eq!(quantile(&[0.0, 10.0], 0.95), Some(9.5));
         assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    /// The golden trace above, then 0.1, 0.9, 0.9 at t = 1.2, 1.24, 1.28. Sensitivity 0.5
+    /// (threshold 0.5): 0.12 as before, and 1.28 once the refractory second has passed.
+    /// Sensitivity 0.3 (threshold 0.7): the first pair at or above 0.7 is 0.7, 0.8 at
+    /// t = .12, .16, so 0.16; then 1.28. Sensitivity 0.05 (threshold 0.95): nothing.
+    #[test]
+    fn one_trace_scored_at_several_sensitivities() {
+        let p = [0.6, 0.4, 0.6, 0.7, 0.8, 0.9, 0.2, 0.9, 0.9];
+        let mut trace: Vec<(f64, f32)> = p.iter().enumerate().map(|(i, &p)| (i as f64 * 0.04, p)).collect();
+        trace.extend([(1.2, 0.1), (1.24, 0.9), (1.28, 0.9)]);
+        let at = |sensitivity| detections(&trace, &DetectorConfig { sensitivity, ..Default::default() }).unwrap();
+        let close = |a: Vec<f64>, b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        assert!(close(at(0.5), &[0.12, 1.28]));
+        assert!(close(at(0.3), &[0.16, 1.28]));
+        assert!(at(0.05).is_empty());
+        assert!(detections(&trace, &DetectorConfig { sensitivity: 2.0, ..Default::default() }).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, SAMPLE_RATE};
-use super::detect::{DetectorConfig, EARLY, LATE, Trigger, quantile, score};
+use super::detect::{DetectorConfig, EARLY, LATE, Trigger, detections, quantile, score};
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::mix_into;
 use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
@@ -64,6 +64,9 @@ pub struct FileResult {
     /// Seconds spent resampling and running the pipeline (not reading the file).
     pub compute_seconds: f64,
     pub max_probability: f32,
+    /// (time s, probability) at every output step, so that other settings can be scored
+    /// without running the network again.
+    pub trace: Vec<(f64, f32)>,
 }
 
 pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f32], rate: u32) -> Result<FileResult, ModelError> {
@@ -71,16 +74,17 @@ pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f3
     let x = resample(samples, rate, SAMPLE_RATE).map_err(dsp_err)?;
     let mut pipe = Pipeline::new(net, det.clone())?;
     let mut detections = Vec::new();
-    let mut max_p = 0f32;
+    let mut trace = Vec::with_capacity(x.len() / 640 + 1);
     for chunk in x.chunks(1600) {
         pipe.push(chunk, |t, p, fired| {
-            max_p = max_p.max(p);
+            trace.push((t, p));
             if fired {
                 detections.push(t);
             }
         });
     }
-    Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), max_probability: max_p })
+    let max_probability = trace.iter().map(|s| s.1).fold(0f32, f32::max);
+    Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), max_probability, trace })
 }
 
 pub fn detect_file(net: &TriggerNet<f32>, det: &DetectorConfig, path: &Path) -> Result<(FileResult, crate::dsp::Audio), ModelError> {
@@ -233,6 +237,22 @@ pub struct Cause {
     pub count: usize,
 }
 
+/// Recall and false accepts per hour at one sensitivity.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OperatingPoint {
+    pub sensitivity: f32,
+    pub recall: f64,
+    pub false_accepts_per_hour: f64,
+}
+
+/// The sensitivities `eval` scores besides the chosen one. Dense near 0 because low false
+/// accept rates live at thresholds close to 1.
+pub const CURVE_SENSITIVITIES: [f32; 17] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98];
+
+/// The goal: this recall at no more than this many false accepts per hour.
+pub const GOAL_RECALL: f64 = 0.97;
+pub const GOAL_FALSE_ACCEPTS_PER_HOUR: f64 = 0.5;
+
 /// `seqlab trigger eval`'s figures (the JSON contract in DESIGN.md).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EvalReport {
@@ -252,6 +272,14 @@ pub struct EvalReport {
     /// False accepts by what set them off, most first; only when the folder has `contents.tsv`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_accepts_by_cause: Option<Vec<Cause>>,
+    /// The same network output scored at each of [`CURVE_SENSITIVITIES`] (other detector
+    /// settings as chosen), least sensitive first.
+    pub curve: Vec<OperatingPoint>,
+    /// The best recall on the curve with at most [`GOAL_FALSE_ACCEPTS_PER_HOUR`]; None when no
+    /// point gets there.
+    pub recall_at_goal_false_accepts: Option<f64>,
+    /// The fewest false accepts per hour on the curve with recall at least [`GOAL_RECALL`].
+    pub false_accepts_per_hour_at_goal_recall: Option<f64>,
 }
 
 pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<EvalReport, ModelError> {
@@ -268,12 +296,18 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
     let mut lat = Vec::new();
+    let curve_cfgs: Vec<DetectorConfig> = CURVE_SENSITIVITIES.iter().map(|&sensitivity| DetectorConfig { sensitivity, ..det.clone() }).collect();
+    let mut curve_counts = vec![(0usize, 0usize); curve_cfgs.len()];
     for (i, row) in rows.iter().enumerate() {
         let (r, _) = detect_file(net, det, &dir.join(&row.file))?;
         let s = score(&r.detections, &row.ends);
         hits += s.hits;
         positives += s.positives;
         fa += s.false_accepts;
+        for (cfg, (h, f)) in curve_cfgs.iter().zip(&mut curve_counts) {
+            let c = score(&detections(&r.trace, cfg)?, &row.ends);
+            (*h, *f) = (*h + c.hits, *f + c.false_accepts);
+        }
         if let Some(c) = &contents {
             let spoken = c.get(&row.file).map_or(&[][..], Vec::as_slice);
             for &t in &s.false_accept_times {
@@ -289,14 +323,21 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
         progress(i + 1, rows.len());
     }
     let negative_hours = neg_seconds / 3600.0;
+    let recall = |h: usize| if positives == 0 { 0.0 } else { h as f64 / positives as f64 };
+    let per_hour = |f: usize| if negative_hours > 0.0 { f as f64 / negative_hours } else { 0.0 };
+    let curve: Vec<OperatingPoint> = curve_cfgs
+        .iter()
+        .zip(&curve_counts)
+        .map(|(cfg, &(h, f))| OperatingPoint { sensitivity: cfg.sensitivity, recall: recall(h), false_accepts_per_hour: per_hour(f) })
+        .collect();
     Ok(EvalReport {
         files: rows.len(),
-        recall: if positives == 0 { 0.0 } else { hits as f64 / positives as f64 },
+        recall: recall(hits),
         hits,
         positives,
         false_accepts: fa,
         negative_hours,
-        false_accepts_per_hour: if negative_hours > 0.0 { fa as f64 / negative_hours } else { 0.0 },
+        false_accepts_per_hour: per_hour(fa),
         latency_ms_median: quantile(&lat, 0.5),
         latency_ms_p95: quantile(&lat, 0.95),
         realtime_factor: audio_seconds / compute.max(1e-9),
@@ -307,6 +348,9 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
             v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
             v
         }),
+        recall_at_goal_false_accepts: curve.iter().filter(|p| p.false_accepts_per_hour <= GOAL_FALSE_ACCEPTS_PER_HOUR).map(|p| p.recall).max_by(f64::total_cmp),
+        false_accepts_per_hour_at_goal_recall: curve.iter().filter(|p| p.recall >= GOAL_RECALL).map(|p| p.false_accepts_per_hour).min_by(f64::total_cmp),
+        curve,
     })
 }
 
@@ -628,6 +672,11 @@ mod tests {
         for k in ["recall", "hits", "positives", "false_accepts", "negative_hours", "false_accepts_per_hour", "latency_ms_median", "latency_ms_p95", "realtime_factor"] {
             assert!(json.get(k).is_some(), "{k}");
         }
+        // The curve is the same network output rescored: its point at the chosen sensitivity
+        // is the report itself.
+        assert_eq!(r.curve.iter().map(|p| p.sensitivity).collect::<Vec<_>>(), CURVE_SENSITIVITIES);
+        let same = r.curve.iter().find(|p| p.sensitivity == 0.5).unwrap();
+        assert_eq!((same.recall, same.false_accepts_per_hour), (r.recall, r.false_accepts_per_hour));
         std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\nmissing.wav\tneg\t\n").unwrap();
         assert!(eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
     }
