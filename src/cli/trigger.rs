@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::progress;
 use crate::dsp::write_wav;
-use crate::models::trigger::data::{self, Acoustics, ExampleSpec};
+use crate::models::trigger::data::{self, Acoustics, ExampleSpec, NegativeWords};
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerConfig;
 use crate::models::trigger::run::{self, MakeEvalSpec};
@@ -45,6 +45,16 @@ pub enum Features {
     Pcen,
     /// The course's log spectrogram, on the mel scale
     LogMel,
+}
+
+/// Which words an evaluation folder's synthetic negatives say.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Negatives {
+    /// The training list: everyday words and many near-rhymes (captivate, activist, excavate...)
+    All,
+    /// Everyday words only, none sharing a sound with "activate": the false accepts a room
+    /// that talks normally would hear
+    Everyday,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +237,9 @@ pub enum Action {
         /// Share of clips heard through a random microphone or line, as in training
         #[arg(long, default_value_t = 0.0)]
         eq: f64,
+        /// Which words the synthetic negatives say
+        #[arg(long, value_enum, default_value_t = Negatives::All)]
+        negatives: Negatives,
         #[arg(long, default_value = SPEECH_COMMANDS)]
         speech_commands: PathBuf,
         #[arg(long, default_value = BACKGROUNDS)]
@@ -381,7 +394,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             let bar = progress::bar(0);
             bar.set_message("synthesising held-out voices");
             let sources = (existing(speech_commands, "Speech Commands"), existing(backgrounds, "background"));
-            let bank = run::held_out_bank(&word, 200, 400, seed, sources, &cache, 2)?;
+            let bank = run::held_out_bank(&word, (200, 400), NegativeWords::All, seed, sources, &cache, 2)?;
             bar.set_message("streaming");
             let pieces = (hours * 360.0).round().max(1.0) as usize;
             let per_segment = (segment_minutes * 6.0).round().max(1.0) as usize;
@@ -405,7 +418,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, reverb, eq, speech_commands, backgrounds, cache } => {
+        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, reverb, eq, negatives, speech_commands, backgrounds, cache } => {
             let spec = MakeEvalSpec {
                 word,
                 seed,
@@ -413,6 +426,10 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 neg_files,
                 stream_minutes,
                 acoustics: Acoustics { reverb, eq },
+                negative_words: match negatives {
+                    Negatives::All => NegativeWords::All,
+                    Negatives::Everyday => NegativeWords::Everyday,
+                },
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,

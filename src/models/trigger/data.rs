@@ -73,6 +73,26 @@ pub const NEGATIVE_WORDS: &[&str] = &[
     "the cat sat", "captain", "cabinet", "cactus", "tractor", "factory", "practice", "distract", "contract",
 ];
 
+/// The words of [`NEGATIVE_WORDS`] that share no sound with "activate" ("act", "-tiv-",
+/// "-ate", "cap-", "va-"): what a room hears all day, as against the near-rhymes the list is
+/// full of. `make-eval --negatives everyday` builds folders from these alone.
+pub const EVERYDAY_WORDS: &[&str] = &[
+    "hello", "computer", "music", "weather", "tomorrow", "seven", "eleven", "twelve", "alexa", "okay", "google", "hey",
+    "lights", "turn on", "turn off", "play", "stop", "pause", "volume", "banana", "elephant", "yesterday", "important",
+    "television", "kitchen", "window", "coffee", "water", "morning", "evening", "thank you", "please", "sorry", "maybe",
+    "really", "absolutely",
+];
+
+/// Which TTS words a bank's negatives say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NegativeWords {
+    /// All of [`NEGATIVE_WORDS`], near-rhymes included (training, and the standard evaluation).
+    #[default]
+    All,
+    /// Only [`EVERYDAY_WORDS`].
+    Everyday,
+}
+
 /// One synthetic voice.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Voice {
@@ -373,6 +393,7 @@ pub struct BankSpec {
     pub cache: PathBuf,
     pub threads: usize,
     pub seed: u64,
+    pub negative_words: NegativeWords,
 }
 
 /// The utterances a bank synthesises: positives spread over the voices, negatives over
@@ -384,7 +405,11 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     let mut rng = seeded_rng(spec.seed ^ 0xB0A7);
     let word = spec.word.trim().to_lowercase();
     // A phrase that says the word itself would teach the detector to stay silent on it.
-    let negatives: Vec<&str> = NEGATIVE_WORDS.iter().copied().filter(|w| !w.split(' ').any(|t| t == word)).collect();
+    let list = match spec.negative_words {
+        NegativeWords::All => NEGATIVE_WORDS,
+        NegativeWords::Everyday => EVERYDAY_WORDS,
+    };
+    let negatives: Vec<&str> = list.iter().copied().filter(|w| !w.split(' ').any(|t| t == word)).collect();
     let mut order = pool.clone();
     order.shuffle(&mut rng);
     let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance {
@@ -897,13 +922,23 @@ mod tests {
                 cache: PathBuf::new(),
                 threads: 1,
                 seed: 5,
+                negative_words: NegativeWords::All,
             };
             let (pos, neg) = plan_utterances(&spec);
             assert!(pos.iter().all(|u| u.text == banned));
             assert_eq!(neg.len(), 400);
             assert!(neg.iter().all(|u| !u.text.split(' ').any(|t| t == banned)), "{banned}");
+            let everyday = plan_utterances(&BankSpec { negative_words: NegativeWords::Everyday, ..spec }).1;
+            assert!(everyday.iter().all(|u| EVERYDAY_WORDS.contains(&u.text.as_str())));
         }
         assert!(NEGATIVE_WORDS.contains(&"the cat sat") && NEGATIVE_WORDS.contains(&"cat"));
+        // The everyday words are a subset of the training list, and none has a near-rhyme's
+        // telltale letters or ends a word in "-ate".
+        for w in EVERYDAY_WORDS {
+            assert!(NEGATIVE_WORDS.contains(w), "{w}");
+            assert!(["act", "tiv", "cap", "va"].iter().all(|s| !w.contains(s)), "{w}");
+            assert!(w.split(' ').all(|t| !t.ends_with("ate")), "{w}");
+        }
     }
 
     #[test]

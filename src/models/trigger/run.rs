@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, SAMPLE_RATE};
+use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, NegativeWords, SAMPLE_RATE};
 use super::detect::{DetectorConfig, EARLY, LATE, Trigger, detections, quantile, score};
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::mix_into;
@@ -404,6 +404,8 @@ pub struct MakeEvalSpec {
     pub stream_minutes: f64,
     /// Rooms and microphones to hear the clips through (dry by default).
     pub acoustics: Acoustics,
+    /// Which TTS words the negatives say: all (near-rhymes included) or everyday ones only.
+    pub negative_words: NegativeWords,
     pub speech_commands: Option<PathBuf>,
     pub backgrounds: Option<PathBuf>,
     pub cache: PathBuf,
@@ -422,11 +424,20 @@ pub fn stream_piece(bank: &Bank, seed: u64, k: usize, acoustics: Acoustics) -> d
     data::make_example(bank, &ex, seed.wrapping_mul(3_000_017).wrapping_add(k as u64))
 }
 
-/// The held-out bank `make-eval` and `drift` draw from: `positives` and `negatives` TTS
-/// clips of voices never trained on, and the held-out Speech Commands speakers.
-pub fn held_out_bank(word: &str, positives: usize, negatives: usize, seed: u64, sources: (Option<PathBuf>, Option<PathBuf>), cache: &Path, threads: usize) -> Result<Bank, ModelError> {
+/// The held-out bank `make-eval` and `drift` draw from: `(positives, negatives)` TTS clips
+/// of voices never trained on, and the held-out Speech Commands speakers.
+pub fn held_out_bank(
+    word: &str,
+    (positives, negatives): (usize, usize),
+    negative_words: NegativeWords,
+    seed: u64,
+    sources: (Option<PathBuf>, Option<PathBuf>),
+    cache: &Path,
+    threads: usize,
+) -> Result<Bank, ModelError> {
     let bank_spec = BankSpec {
         word: word.to_string(),
+        negative_words,
         positives: positives.max(10),
         negatives: negatives.max(20),
         held_out: true,
@@ -574,8 +585,8 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
     spec.acoustics.validate()?;
     let bank = held_out_bank(
         &spec.word,
-        spec.pos_files * 2 + (spec.stream_minutes * 2.0) as usize,
-        spec.pos_files + spec.neg_files * 2,
+        (spec.pos_files * 2 + (spec.stream_minutes * 2.0) as usize, spec.pos_files + spec.neg_files * 2),
+        spec.negative_words,
         spec.seed,
         (spec.speech_commands.clone(), spec.backgrounds.clone()),
         &spec.cache,

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use ndarray::{Array2, Array3, Axis};
 
-use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec};
-use super::detect::{DetectorConfig, Trigger, score};
+use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, NegativeWords};
+use super::detect::{DetectorConfig, detections, score};
 use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats, predict_one};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::spectrogram::{mel_centres, spectrogram};
@@ -137,6 +137,7 @@ impl TrainConfig {
             cache: self.cache.clone(),
             threads: self.threads.min(4),
             seed: self.seed ^ if held_out { 0x0DD_BA11 } else { 0 },
+            negative_words: NegativeWords::All,
         }
     }
 }
@@ -297,8 +298,8 @@ pub fn validate(net: &TriggerNet<f32>, batch: &Batch, seconds: f64) -> Result<Va
         / p.len().max(1) as f64;
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     for (row, ends) in p.rows().into_iter().zip(&batch.ends) {
-        let mut trig = Trigger::new(DetectorConfig::default())?;
-        let det: Vec<f64> = row.iter().enumerate().filter_map(|(j, &pj)| trig.push(data::step_time(j, &spec, net.config()), pj)).collect();
+        let trace: Vec<(f64, f32)> = row.iter().enumerate().map(|(j, &pj)| (data::step_time(j, &spec, net.config()), pj)).collect();
+        let det = detections(&trace, &DetectorConfig::default())?;
         let ends_s: Vec<f64> = ends.iter().map(|&e| e as f64 / data::SAMPLE_RATE as f64).collect();
         let s = score(&det, &ends_s);
         hits += s.hits;
