@@ -253,6 +253,16 @@ pub const CURVE_SENSITIVITIES: [f32; 17] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.0
 pub const GOAL_RECALL: f64 = 0.97;
 pub const GOAL_FALSE_ACCEPTS_PER_HOUR: f64 = 0.5;
 
+/// How far a curve is from the goal: (the best recall with at most
+/// [`GOAL_FALSE_ACCEPTS_PER_HOUR`], the fewest false accepts per hour with recall at least
+/// [`GOAL_RECALL`]); None where no point qualifies.
+pub fn goal_distances(curve: &[OperatingPoint]) -> (Option<f64>, Option<f64>) {
+    (
+        curve.iter().filter(|p| p.false_accepts_per_hour <= GOAL_FALSE_ACCEPTS_PER_HOUR).map(|p| p.recall).max_by(f64::total_cmp),
+        curve.iter().filter(|p| p.recall >= GOAL_RECALL).map(|p| p.false_accepts_per_hour).min_by(f64::total_cmp),
+    )
+}
+
 /// `seqlab trigger eval`'s figures (the JSON contract in DESIGN.md).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EvalReport {
@@ -330,6 +340,7 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
         .zip(&curve_counts)
         .map(|(cfg, &(h, f))| OperatingPoint { sensitivity: cfg.sensitivity, recall: recall(h), false_accepts_per_hour: per_hour(f) })
         .collect();
+    let (recall_at_goal_false_accepts, false_accepts_per_hour_at_goal_recall) = goal_distances(&curve);
     Ok(EvalReport {
         files: rows.len(),
         recall: recall(hits),
@@ -348,8 +359,8 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
             v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
             v
         }),
-        recall_at_goal_false_accepts: curve.iter().filter(|p| p.false_accepts_per_hour <= GOAL_FALSE_ACCEPTS_PER_HOUR).map(|p| p.recall).max_by(f64::total_cmp),
-        false_accepts_per_hour_at_goal_recall: curve.iter().filter(|p| p.recall >= GOAL_RECALL).map(|p| p.false_accepts_per_hour).min_by(f64::total_cmp),
+        recall_at_goal_false_accepts,
+        false_accepts_per_hour_at_goal_recall,
         curve,
     })
 }
@@ -690,6 +701,17 @@ mod tests {
         assert_eq!((same.recall, same.false_accepts_per_hour), (r.recall, r.false_accepts_per_hour));
         std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\nmissing.wav\tneg\t\n").unwrap();
         assert!(eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
+    }
+
+    /// Points (sensitivity: recall / per hour) .01: .80/0.0, .1: .93/0.5, .5: .97/3, .9: .99/9.
+    /// At most 0.5/h: .80 and .93, best .93 (0.5 itself counts). Recall at least .97: 3 and
+    /// 9, fewest 3. A curve that never gets that quiet or that good gives None for each.
+    #[test]
+    fn goal_distances_pick_the_best_qualifying_point() {
+        let pt = |sensitivity, recall, false_accepts_per_hour| OperatingPoint { sensitivity, recall, false_accepts_per_hour };
+        let curve = [pt(0.01, 0.80, 0.0), pt(0.1, 0.93, 0.5), pt(0.5, 0.97, 3.0), pt(0.9, 0.99, 9.0)];
+        assert_eq!(goal_distances(&curve), (Some(0.93), Some(3.0)));
+        assert_eq!(goal_distances(&[pt(0.5, 0.9, 2.0)]), (None, None));
     }
 
     /// Trigger word ending at 2.0; "deactivate" spoken 4.0-4.8; "banana" 7.0-7.5.
