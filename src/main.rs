@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use seqlab::cli::{Cli, run};
+use seqlab::cli::{Cli, error_line, run};
 
 fn main() -> std::process::ExitCode {
     keep_freed_memory();
@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_line(&e));
             std::process::ExitCode::FAILURE
         }
     }

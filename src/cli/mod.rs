@@ -67,3 +67,42 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Trigger { action } => trigger::run(action),
     }
 }
+
+/// The one line printed after `error: `: every cause in the chain, joined by ": ", except a
+/// cause that the line already ends with. Our errors name their source in their own message
+/// ("cannot read X: No such file..."), so anyhow's `{:#}` alone would say it twice.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    /// A missing file read through ModelError::Io ("cannot read P: <os>", with the OS error
+    /// as its source) says the OS error once; context added on top still comes first, and a
+    /// cause that says something new is kept.
+    #[test]
+    fn error_line_says_each_cause_once() {
+        let path = std::path::PathBuf::from("/no/such/dir/labels.tsv");
+        let source = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(crate::models::ModelError::Io { path: path.clone(), source });
+        assert_eq!(error_line(&e), "cannot read /no/such/dir/labels.tsv: No such file or directory");
+        let e = Err::<(), _>(e).context("scoring a folder").unwrap_err();
+        assert_eq!(error_line(&e), "scoring a folder: cannot read /no/such/dir/labels.tsv: No such file or directory");
+        let e = Err::<(), _>(std::io::Error::other("disk full")).context("writing out.wav").unwrap_err();
+        assert_eq!(error_line(&e), "writing out.wav: disk full");
+    }
+}
