@@ -47,16 +47,6 @@ pub enum Features {
     LogMel,
 }
 
-/// Which words an evaluation folder's synthetic negatives say.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Negatives {
-    /// The training list: everyday words and many near-rhymes (captivate, activist, excavate...)
-    All,
-    /// Everyday words only, none sharing a sound with "activate": the false accepts a room
-    /// that talks normally would hear
-    Everyday,
-}
-
 #[derive(Subcommand)]
 pub enum Action {
     /// Train a detector for a word on synthetic speech (`--epochs 60` reproduces the shipped
@@ -238,8 +228,8 @@ pub enum Action {
         #[arg(long, default_value_t = 0.0)]
         eq: f64,
         /// Which words the synthetic negatives say
-        #[arg(long, value_enum, default_value_t = Negatives::All)]
-        negatives: Negatives,
+        #[arg(long, value_enum, default_value_t = NegativeWords::All)]
+        negatives: NegativeWords,
         #[arg(long, default_value = SPEECH_COMMANDS)]
         speech_commands: PathBuf,
         #[arg(long, default_value = BACKGROUNDS)]
@@ -323,7 +313,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 println!("detected at {t:.2} s");
             }
             if r.detections.is_empty() {
-                println!("no detection in {:.1} s of audio (highest probability {:.3})", r.seconds, r.max_probability);
+                println!("no detection in {:.1} s of audio (highest probability {:.3})", r.seconds, r.max_probability());
             }
             if let Some(out) = chime_out {
                 let mixed = run::with_chimes(&audio.samples, audio.rate, &r.detections);
@@ -331,7 +321,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 println!("wrote {} with {} chime(s)", out.display(), r.detections.len());
             }
             if json {
-                println!("{}", serde_json::json!({"detections": r.detections, "seconds": r.seconds, "max_probability": r.max_probability}));
+                println!("{}", serde_json::json!({"detections": r.detections, "seconds": r.seconds, "max_probability": r.max_probability()}));
             }
             Ok(())
         }
@@ -426,10 +416,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 neg_files,
                 stream_minutes,
                 acoustics: Acoustics { reverb, eq },
-                negative_words: match negatives {
-                    Negatives::All => NegativeWords::All,
-                    Negatives::Everyday => NegativeWords::Everyday,
-                },
+                negative_words: negatives,
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,

@@ -83,13 +83,14 @@ pub const EVERYDAY_WORDS: &[&str] = &[
     "really", "absolutely",
 ];
 
-/// Which TTS words a bank's negatives say.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Which TTS words a bank's negatives say (`make-eval --negatives`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum NegativeWords {
-    /// All of [`NEGATIVE_WORDS`], near-rhymes included (training, and the standard evaluation).
+    /// The training list: everyday words and many near-rhymes (captivate, activist, excavate...)
     #[default]
     All,
-    /// Only [`EVERYDAY_WORDS`].
+    /// Everyday words only, none sharing a sound with "activate": the false accepts a room
+    /// that talks normally would hear
     Everyday,
 }
 

@@ -44,10 +44,10 @@ mod tests {
         let det = DetectorConfig::default();
         let a = decode_audio(Path::new("activate_en-us.wav"), include_bytes!("testdata/activate_en-us.wav")).unwrap();
         let r = run::detect_samples(&net, &det, &a.samples, a.rate).unwrap();
-        assert_eq!(r.detections.len(), 1, "{:?} (max p {})", r.detections, r.max_probability);
+        assert_eq!(r.detections.len(), 1, "{:?} (max p {})", r.detections, r.max_probability());
         assert!((0.81..=2.11).contains(&r.detections[0]), "{:?}", r.detections);
         let o = decode_audio(Path::new("other_words_en-us.wav"), include_bytes!("testdata/other_words_en-us.wav")).unwrap();
         let r = run::detect_samples(&net, &det, &o.samples, o.rate).unwrap();
-        assert!(r.detections.is_empty(), "{:?} (max p {})", r.detections, r.max_probability);
+        assert!(r.detections.is_empty(), "{:?} (max p {})", r.detections, r.max_probability());
     }
 }

@@ -63,10 +63,16 @@ pub struct FileResult {
     pub seconds: f64,
     /// Seconds spent resampling and running the pipeline (not reading the file).
     pub compute_seconds: f64,
-    pub max_probability: f32,
     /// (time s, probability) at every output step, so that other settings can be scored
     /// without running the network again.
     pub trace: Vec<(f64, f32)>,
+}
+
+impl FileResult {
+    /// The highest probability the network gave anywhere in the signal (0 for none).
+    pub fn max_probability(&self) -> f32 {
+        self.trace.iter().map(|s| s.1).fold(0f32, f32::max)
+    }
 }
 
 pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f32], rate: u32) -> Result<FileResult, ModelError> {
@@ -83,8 +89,7 @@ pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f3
             }
         });
     }
-    let max_probability = trace.iter().map(|s| s.1).fold(0f32, f32::max);
-    Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), max_probability, trace })
+    Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), trace })
 }
 
 pub fn detect_file(net: &TriggerNet<f32>, det: &DetectorConfig, path: &Path) -> Result<(FileResult, crate::dsp::Audio), ModelError> {
