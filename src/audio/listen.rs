@@ -252,7 +252,7 @@ mod tests {
         let net = TriggerNet::<f32>::new(TriggerConfig::small(), 3).unwrap();
         let x: Vec<f32> = (0..24_000).map(|i| ((i * 7919 % 2000) as f32 / 1000.0 - 1.0) * 0.2).collect();
         let mut want = Vec::new();
-        let mut pipeline = Pipeline::new(&net, DetectorConfig::default()).unwrap();
+        let mut pipeline = Pipeline::new(&net, DetectorConfig::default(), None).unwrap();
         pipeline.push(&x, |t, p, _| want.push((t, p)));
         let sensitivity = Arc::new(AtomicU32::new(DetectorConfig::default().sensitivity.to_bits()));
         let detector = TriggerDetector::new(&net, DetectorConfig::default(), sensitivity).unwrap();

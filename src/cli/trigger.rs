@@ -13,6 +13,8 @@ use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerConfig;
 use crate::models::trigger::run::{self, MakeEvalSpec};
 use crate::models::trigger::train::{self as ttrain, Augment, Event, TrainConfig};
+use crate::models::trigger::verify::{VerifierConfig, VerifierStream};
+use crate::models::trigger::verify_train;
 use crate::models::trigger::{self, SHIPPED_NAME};
 
 /// Where the shared data lives relative to the repository root.
@@ -35,6 +37,30 @@ pub struct DetectorArgs {
 impl DetectorArgs {
     fn config(&self) -> DetectorConfig {
         DetectorConfig { sensitivity: self.sensitivity, min_steps: self.min_steps, refractory_s: self.refractory }
+    }
+}
+
+/// The second stage: a bidirectional GRU that hears the whole word before the chime.
+#[derive(clap::Args, Clone, Debug)]
+pub struct VerifierArgs {
+    /// Give each detection a second look (the shipped verifier): a bidirectional GRU that
+    /// hears the whole word and 0.16 s after it, so it adds that much latency
+    #[arg(long)]
+    verify: bool,
+    /// Verifier weights instead of the shipped ones (implies --verify)
+    #[arg(long)]
+    verifier: Option<PathBuf>,
+    /// The verifier's probability needed to keep a detection
+    #[arg(long, default_value_t = 0.5)]
+    verifier_threshold: f32,
+}
+
+impl VerifierArgs {
+    fn stream(&self) -> anyhow::Result<Option<VerifierStream>> {
+        if !self.verify && self.verifier.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(VerifierStream::new(trigger::load_verifier(self.verifier.as_deref())?, self.verifier_threshold)?))
     }
 }
 
@@ -123,18 +149,24 @@ pub enum Action {
         /// Write a few training examples here as WAV (with their labels) and exit
         #[arg(long)]
         write_samples: Option<PathBuf>,
-        #[arg(long, default_value = "assets/trigger.safetensors")]
-        out: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Stop after this many epochs of the schedule (the learning rate still decays over
         /// --epochs) and save
         #[arg(long)]
         stop_after: Option<usize>,
+        /// Train the second-stage verifier instead of the detector, on the same data
+        /// (default --out assets/trigger-verifier.safetensors)
+        #[arg(long)]
+        verifier: bool,
     },
     /// Print detection times in a WAV/FLAC file; optionally write it with chimes mixed in.
     Detect {
         file: PathBuf,
         #[arg(long)]
         model: Option<PathBuf>,
+        #[command(flatten)]
+        verify: VerifierArgs,
         #[arg(long)]
         chime_out: Option<PathBuf>,
         #[command(flatten)]
@@ -147,6 +179,8 @@ pub enum Action {
         dir: PathBuf,
         #[arg(long)]
         model: Option<PathBuf>,
+        #[command(flatten)]
+        verify: VerifierArgs,
         #[command(flatten)]
         detector: DetectorArgs,
         #[arg(long)]
@@ -277,6 +311,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             write_samples,
             out,
             stop_after,
+            verifier,
         } => {
             let cfg = TrainConfig {
                 model: TriggerConfig { pcen: features == Features::Pcen, ..if small { TriggerConfig::small() } else { TriggerConfig::course() } },
@@ -304,11 +339,14 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             if let Some(dir) = write_samples {
                 return samples(&cfg, &dir);
             }
-            train(&cfg, &out, stop_after)
+            if verifier {
+                return train_verifier(&cfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(trigger::VERIFIER_NAME)), stop_after);
+            }
+            train(&cfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(SHIPPED_NAME)), stop_after)
         }
-        Action::Detect { file, model, chime_out, detector, json } => {
+        Action::Detect { file, model, verify, chime_out, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
-            let (r, audio) = run::detect_file(&net, &detector.config(), &file)?;
+            let (r, audio) = run::detect_file(&net, &detector.config(), verify.stream()?.as_ref(), &file)?;
             for t in &r.detections {
                 println!("detected at {t:.2} s");
             }
@@ -325,10 +363,10 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::Eval { dir, model, detector, json } => {
+        Action::Eval { dir, model, verify, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let bar = progress::bar(0);
-            let report = run::eval_dir(&net, &detector.config(), &dir, |d, t| progress::show(&bar, d, t))?;
+            let report = run::eval_dir(&net, verify.stream()?.as_ref(), &detector.config(), &dir, |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
             println!("files {}  audio {:.1} min", report.files, report.audio_seconds / 60.0);
@@ -499,5 +537,50 @@ fn train(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Re
         println!("(this is the shipped model's path; rebuild seqlab to embed it)");
     }
     println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+fn train_verifier(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
+    let ckpt = out.with_extension("ckpt.safetensors");
+    let stage_bar = progress::bar(0);
+    let (train_bank, val_bank) = ttrain::banks(cfg, &|what: &str, d: usize, t: usize| {
+        stage_bar.set_message(format!("synthesising {what}"));
+        progress::show(&stage_bar, d, t);
+    })?;
+    stage_bar.finish_and_clear();
+    let bar = progress::bar((cfg.epochs * cfg.examples) as u64);
+    let start = std::time::Instant::now();
+    let (mut v, val) = verify_train::train_verifier(cfg, &VerifierConfig::default(), &train_bank, &val_bank, Some(&ckpt), &mut |ev| {
+        match ev {
+            Event::Progress { epoch, done, loss, .. } => {
+                bar.set_position((epoch * cfg.examples + done) as u64);
+                bar.set_message(format!("epoch {} loss {loss:.4}", epoch + 1));
+            }
+            Event::Epoch { epoch, train_loss, val, seconds } => {
+                let v = val.map_or(String::new(), |v| {
+                    format!(
+                        "  held-out windows: loss {:.4} words kept {:.3} of {} others kept {:.4} of {}",
+                        v.loss, v.recall, v.positives, v.false_accept_rate, v.negatives
+                    )
+                });
+                let line = format!("epoch {:>3}  train loss {train_loss:.4}{v}  ({seconds:.0} s)", epoch + 1);
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
+                if stop_after == Some(epoch + 1) {
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    bar.finish_and_clear();
+    let meta = v.metadata();
+    crate::nn::weights::save(out, &mut v, meta).with_context(|| format!("saving {}", out.display()))?;
+    let _ = std::fs::remove_file(&ckpt);
+    println!("saved {} in {:.0} s", out.display(), start.elapsed().as_secs_f64());
+    println!("{}", serde_json::to_string(&val)?);
     Ok(())
 }

@@ -294,7 +294,7 @@ impl TriggerPanel {
             let result = (|| -> Result<FileOutcome, ModelError> {
                 let audio = crate::dsp::read_audio(&path).map_err(|e| ModelError::Invalid(e.to_string()))?;
                 let x = crate::dsp::resample(&audio.samples, audio.rate, 16_000).map_err(|e| ModelError::Invalid(e.to_string()))?;
-                let mut pipeline = run::Pipeline::new(&net, det)?;
+                let mut pipeline = run::Pipeline::new(&net, det, None)?;
                 let (mut trace, mut detections) = (Vec::new(), Vec::new());
                 pipeline.push(&x, |t, p, fired| {
                     trace.push([t, f64::from(p)]);

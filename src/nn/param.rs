@@ -57,6 +57,33 @@ pub trait Module<F: Scalar> {
     }
 }
 
+/// Adds `from`'s gradients to `into`'s, parameter by parameter (data-parallel training: one
+/// replica per thread). Both must be the same architecture.
+pub fn add_grads<F: Scalar>(into: &mut dyn Module<F>, from: &mut dyn Module<F>) {
+    let mut grads = Vec::new();
+    from.visit("", &mut |_, p| grads.push(p.grad.to_owned()));
+    let mut i = 0;
+    into.visit("", &mut |_, mut p| {
+        if let Some(g) = grads.get(i) {
+            p.grad += g;
+        }
+        i += 1;
+    });
+}
+
+/// Sets `to`'s parameter values to `from`'s (a replica catching up with the model).
+pub fn copy_values<F: Scalar>(from: &mut dyn Module<F>, to: &mut dyn Module<F>) {
+    let mut vals = Vec::new();
+    from.visit("", &mut |_, p| vals.push(p.value.to_owned()));
+    let mut i = 0;
+    to.visit("", &mut |_, mut p| {
+        if let Some(v) = vals.get(i) {
+            p.value.assign(v);
+        }
+        i += 1;
+    });
+}
+
 pub(crate) fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
 }

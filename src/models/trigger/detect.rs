@@ -44,12 +44,14 @@ pub struct Trigger {
     cfg: DetectorConfig,
     run: usize,
     last: Option<f64>,
+    /// `last` before the latest detection, for [`Trigger::reject`].
+    before_last: Option<f64>,
 }
 
 impl Trigger {
     pub fn new(cfg: DetectorConfig) -> Result<Self, ModelError> {
         cfg.validate()?;
-        Ok(Self { cfg, run: 0, last: None })
+        Ok(Self { cfg, run: 0, last: None, before_last: None })
     }
 
     pub fn config(&self) -> &DetectorConfig {
@@ -57,7 +59,7 @@ impl Trigger {
     }
 
     pub fn reset(&mut self) {
-        (self.run, self.last) = (0, None);
+        (self.run, self.last, self.before_last) = (0, None, None);
     }
 
     /// One output step at time `t` (seconds); Some(t) when it completes a detection.
@@ -69,12 +71,89 @@ impl Trigger {
         }
         let rested = self.last.is_none_or(|last| t - last >= self.cfg.refractory_s);
         if self.run >= self.cfg.min_steps && rested {
-            self.last = Some(t);
+            self.before_last = self.last.replace(t);
             self.run = 0;
             return Some(t);
         }
         None
     }
+
+    /// Takes back the latest detection (a second stage turned it down): it starts no
+    /// refractory period, so the word that follows can still fire.
+    pub fn reject(&mut self) {
+        self.last = self.before_last;
+    }
+}
+
+/// The two-stage rule, one step at a time: the trigger's candidates must also pass a
+/// second stage (a verifier), which answers at the first step at least `hold_s` after the
+/// candidate, once it has heard that much more. The steps up to then are not fed to the
+/// trigger; a kept candidate is announced at the answering step, and a rejected one leaves
+/// no refractory period, so the word after it can still fire.
+#[derive(Clone, Debug)]
+pub struct Cascade {
+    trigger: Trigger,
+    hold_s: f64,
+    pending: Option<f64>,
+}
+
+impl Cascade {
+    pub fn new(cfg: DetectorConfig, hold_s: f64) -> Result<Self, ModelError> {
+        Ok(Self { trigger: Trigger::new(cfg)?, hold_s, pending: None })
+    }
+
+    pub fn reset(&mut self) {
+        self.trigger.reset();
+        self.pending = None;
+    }
+
+    /// One output step; `accept(candidate time)` is called when the second stage must
+    /// answer. Some(time) when a detection is announced at this step.
+    pub fn push(&mut self, t: f64, p: f32, accept: impl FnOnce(f64) -> Result<bool, ModelError>) -> Result<Option<f64>, ModelError> {
+        if self.pending.is_none() {
+            self.pending = self.trigger.push(t, p);
+        }
+        // steps at the same instant as the answer, up to rounding, are the answer's step
+        match self.pending.filter(|&c| t + 1e-9 >= c + self.hold_s) {
+            Some(c) => self.answer(c, t, accept),
+            None => Ok(None),
+        }
+    }
+
+    /// The recording ended with a candidate still waiting: it is answered now (the second
+    /// stage hears silence for what never came) and announced at candidate + `hold_s`.
+    pub fn finish(&mut self, accept: impl FnOnce(f64) -> Result<bool, ModelError>) -> Result<Option<f64>, ModelError> {
+        match self.pending {
+            Some(c) => self.answer(c, c + self.hold_s, accept),
+            None => Ok(None),
+        }
+    }
+
+    fn answer(&mut self, c: f64, t: f64, accept: impl FnOnce(f64) -> Result<bool, ModelError>) -> Result<Option<f64>, ModelError> {
+        self.pending = None;
+        if accept(c)? {
+            Ok(Some(t))
+        } else {
+            self.trigger.reject();
+            Ok(None)
+        }
+    }
+}
+
+/// What a [`Cascade`] fed a whole (time s, probability) trace announces.
+pub fn checked_detections(
+    trace: &[(f64, f32)],
+    cfg: &DetectorConfig,
+    hold_s: f64,
+    mut accept: impl FnMut(f64) -> Result<bool, ModelError>,
+) -> Result<Vec<f64>, ModelError> {
+    let mut cascade = Cascade::new(cfg.clone(), hold_s)?;
+    let mut out = Vec::new();
+    for &(t, p) in trace {
+        out.extend(cascade.push(t, p, &mut accept)?);
+    }
+    out.extend(cascade.finish(accept)?);
+    Ok(out)
 }
 
 /// The detections that a whole (time s, probability) trace gives under `cfg`: what a
@@ -154,6 +233,40 @@ mod tests {
         assert_eq!(trig.push(1.2, 0.1), None);
         assert_eq!(trig.push(1.24, 0.9), None);
         assert_eq!(trig.push(1.28, 0.9), Some(1.28));
+    }
+
+    /// A second stage that holds 0.08 s (two steps) and turns down the first candidate.
+    /// p = [0, .9 x6, 0, .9, .9, 0] at t = 0.04j, threshold 0.5, two steps, refractory 1 s:
+    /// - j=2 (t=.08) fires; j=3 is skipped, and at j=4 (.16 = .08 + .08) the second stage
+    ///   answers no: no refractory period starts;
+    /// - j=5, 6 make a fresh pair: candidate .24; at j=8 (.32) it is kept and announced;
+    /// - j=9 alone is one step, and j=10 breaks it.
+    ///
+    /// Unchecked, the same trace fires once, at .08.
+    #[test]
+    fn golden_checked_detections() {
+        let p = [0.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.0, 0.9, 0.9, 0.0];
+        let trace: Vec<(f64, f32)> = p.iter().enumerate().map(|(j, &p)| (j as f64 * 0.04, p)).collect();
+        let mut asked = Vec::new();
+        let d = checked_detections(&trace, &DetectorConfig::default(), 0.08, |t| {
+            asked.push(t);
+            Ok(asked.len() > 1)
+        })
+        .unwrap();
+        assert_eq!(asked.len(), 2);
+        assert!((asked[0] - 0.08).abs() < 1e-12 && (asked[1] - 0.24).abs() < 1e-12, "{asked:?}");
+        assert_eq!(d.len(), 1);
+        assert!((d[0] - 0.32).abs() < 1e-12, "{d:?}");
+        assert_eq!(detections(&trace, &DetectorConfig::default()).unwrap().len(), 1);
+        // a rejected candidate leaves the refractory period as it was
+        let mut trig = Trigger::new(DetectorConfig::default()).unwrap();
+        assert_eq!(trig.push(0.0, 0.9), None);
+        assert_eq!(trig.push(0.04, 0.9), Some(0.04));
+        trig.reject();
+        assert_eq!(trig.push(0.08, 0.9), None);
+        assert_eq!(trig.push(0.12, 0.9), Some(0.12), "the rejected one at .04 does not block");
+        assert_eq!(trig.push(0.16, 0.9), None);
+        assert_eq!(trig.push(0.20, 0.9), None, "the accepted one at .12 does");
     }
 
     /// Ends at 1 s and 5 s; detections at 0.8 (hit, -0.2 s), 1.5 (second in the same

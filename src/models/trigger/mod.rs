@@ -2,13 +2,16 @@
 //!
 //! `data` makes training clips from TTS voices and recordings, `model` holds the network
 //! and its streaming form, `detect` turns probabilities into detections and scores them,
-//! `train` trains, `run` runs files through the streaming path (detect, eval, bench).
+//! `train` trains, `verify` and `verify_train` hold the second-stage verifier, `run` runs
+//! files through the streaming path (detect, eval, bench).
 
 pub mod data;
 pub mod detect;
 pub mod model;
 pub mod run;
 pub mod train;
+pub mod verify;
+pub mod verify_train;
 
 use std::path::Path;
 
@@ -27,6 +30,16 @@ pub fn load_model(path: Option<&Path>) -> Result<TriggerNet<f32>, ModelError> {
     TriggerNet::from_weights(&Weights::read_or_shipped(path, SHIPPED_NAME, SHIPPED)?, &["adam."])
 }
 
+/// The shipped verifier's file name under `assets/`.
+pub const VERIFIER_NAME: &str = "trigger-verifier.safetensors";
+
+static SHIPPED_VERIFIER: &[u8] = include_bytes!("../../../assets/trigger-verifier.safetensors");
+
+/// The verifier at `path`, or the shipped one.
+pub fn load_verifier(path: Option<&Path>) -> Result<verify::Verifier<f32>, ModelError> {
+    verify::Verifier::from_weights(&Weights::read_or_shipped(path, VERIFIER_NAME, SHIPPED_VERIFIER)?, &["adam."])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,11 +56,43 @@ mod tests {
         let net = load_model(None).unwrap();
         let det = DetectorConfig::default();
         let a = decode_audio(Path::new("activate_en-us.wav"), include_bytes!("testdata/activate_en-us.wav")).unwrap();
-        let r = run::detect_samples(&net, &det, &a.samples, a.rate).unwrap();
+        let r = run::detect_samples(&net, &det, None, &a.samples, a.rate).unwrap();
         assert_eq!(r.detections.len(), 1, "{:?} (max p {})", r.detections, r.max_probability());
         assert!((0.81..=2.11).contains(&r.detections[0]), "{:?}", r.detections);
         let o = decode_audio(Path::new("other_words_en-us.wav"), include_bytes!("testdata/other_words_en-us.wav")).unwrap();
-        let r = run::detect_samples(&net, &det, &o.samples, o.rate).unwrap();
+        let r = run::detect_samples(&net, &det, None, &o.samples, o.rate).unwrap();
         assert!(r.detections.is_empty(), "{:?} (max p {})", r.detections, r.max_probability());
+    }
+
+    /// The shipped verifier keeps the shipped detector's "activate" from the held-out voice,
+    /// announced one hold (16 frames of 10 ms) after the candidate, and streamed frame by
+    /// frame it answers as it does on the whole recording's frames.
+    #[test]
+    fn shipped_verifier_keeps_activate_and_streams_as_whole() {
+        use crate::dsp::SpectrogramConfig;
+        let net = load_model(None).unwrap();
+        let stream = verify::VerifierStream::new(load_verifier(None).unwrap(), 0.5).unwrap();
+        let det = DetectorConfig::default();
+        let a = decode_audio(Path::new("activate_en-us.wav"), include_bytes!("testdata/activate_en-us.wav")).unwrap();
+        let plain = run::detect_samples(&net, &det, None, &a.samples, a.rate).unwrap();
+        let checked = run::detect_samples(&net, &det, Some(&stream), &a.samples, a.rate).unwrap();
+        assert_eq!(checked.detections.len(), 1, "{:?}", checked.detections);
+        assert!((checked.detections[0] - plain.detections[0] - 0.16).abs() < 1e-9, "{:?} {:?}", checked.detections, plain.detections);
+        // the same rule on the whole recording's frames
+        let spec = SpectrogramConfig::default();
+        let x = crate::dsp::resample(&a.samples, a.rate, data::SAMPLE_RATE).unwrap();
+        let frames = verify_train::verifier_frames(&x, &spec).unwrap();
+        let hold = stream.verifier().config().hold_seconds(&spec);
+        let whole = detect::checked_detections(&checked.trace, &det, hold, |c| {
+            Ok(stream.judge(verify::window(frames.view(), verify_train::frame_at(c, &spec), stream.verifier().config())))
+        })
+        .unwrap();
+        assert_eq!(whole, checked.detections);
+        // a verifier that keeps nothing silences the detector
+        let mut deaf = load_verifier(None).unwrap();
+        deaf.out.b.value.fill(-1e4);
+        let never = verify::VerifierStream::new(deaf, 0.5).unwrap();
+        assert!(run::detect_samples(&net, &det, Some(&never), &a.samples, a.rate).unwrap().detections.is_empty());
+        assert!(verify::VerifierStream::new(load_verifier(None).unwrap(), 1.5).is_err());
     }
 }

@@ -557,19 +557,6 @@ fn to32_gru<F: Scalar>(g: &Gru<F>) -> Gru<f32> {
     Gru::from_weights(g.w_x.value.mapv(|v| v.as_f64() as f32), g.w_h.value.mapv(|v| v.as_f64() as f32), g.b.value.mapv(|v| v.as_f64() as f32))
 }
 
-/// Sum of two models' gradients into the first (data-parallel training).
-pub fn add_grads<F: Scalar>(into: &mut TriggerNet<F>, from: &mut TriggerNet<F>) {
-    let mut grads = Vec::new();
-    from.visit("", &mut |_, p| grads.push(p.grad.to_owned()));
-    let mut i = 0;
-    into.visit("", &mut |_, mut p| {
-        if let Some(g) = grads.get(i) {
-            p.grad += g;
-        }
-        i += 1;
-    });
-}
-
 /// Sets `into`'s BatchNorm running statistics to the mean of `models`'.
 pub fn average_running_stats<F: Scalar>(into: &mut TriggerNet<F>, models: &[TriggerNet<F>]) {
     if models.is_empty() {

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, NegativeWords, SAMPLE_RATE};
-use super::detect::{DetectorConfig, EARLY, LATE, Trigger, detections, quantile, score};
+use super::detect::{Cascade, DetectorConfig, EARLY, LATE, checked_detections, detections, quantile, score};
+use super::verify::{VerifierStream, window};
+use super::verify_train::{frame_at, verifier_frames};
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::mix_into;
 use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
@@ -18,43 +20,65 @@ fn dsp_err(e: crate::dsp::DspError) -> ModelError {
     ModelError::Invalid(e.to_string())
 }
 
-/// Spectrogram -> streaming network -> trigger, fed samples at 16 kHz in any chunks.
+/// Spectrogram -> streaming network -> trigger (and, when given one, the verifier's second
+/// look at each candidate), fed samples at 16 kHz in any chunks.
 pub struct Pipeline {
     spec: Spectrogram,
     streamer: Streamer,
-    trigger: Trigger,
+    cascade: Cascade,
+    verifier: Option<VerifierStream>,
     steps: u64,
     spec_cfg: SpectrogramConfig,
 }
 
 impl Pipeline {
-    pub fn new(net: &TriggerNet<f32>, det: DetectorConfig) -> Result<Self, ModelError> {
+    pub fn new(net: &TriggerNet<f32>, det: DetectorConfig, verifier: Option<VerifierStream>) -> Result<Self, ModelError> {
         let spec_cfg = SpectrogramConfig::default();
-        if spec_cfg.features() != net.config().n_mels {
-            return Err(ModelError::Invalid(format!("model expects {} bands, the spectrogram gives {}", net.config().n_mels, spec_cfg.features())));
+        let bands = spec_cfg.features();
+        if bands != net.config().n_mels || verifier.as_ref().is_some_and(|v| v.verifier().config().n_mels != bands) {
+            return Err(ModelError::Invalid(format!("the models' bands do not match the spectrogram's {bands}")));
         }
-        Ok(Self { spec: Spectrogram::new(spec_cfg.clone()).map_err(dsp_err)?, streamer: net.streamer()?, trigger: Trigger::new(det)?, steps: 0, spec_cfg })
+        let hold = verifier.as_ref().map_or(0.0, |v| v.verifier().config().hold_seconds(&spec_cfg));
+        Ok(Self { spec: Spectrogram::new(spec_cfg.clone()).map_err(dsp_err)?, streamer: net.streamer()?, cascade: Cascade::new(det, hold)?, verifier, steps: 0, spec_cfg })
     }
 
     pub fn reset(&mut self) {
         self.spec.reset();
         self.streamer.reset();
-        self.trigger.reset();
+        self.cascade.reset();
+        if let Some(v) = &mut self.verifier {
+            v.reset();
+        }
         self.steps = 0;
     }
 
     /// Feeds samples; `on_step(time_s, probability, fired)` for every output step.
     pub fn push(&mut self, samples: &[f32], mut on_step: impl FnMut(f64, f32, bool)) {
-        let (streamer, trigger, steps, cfg) = (&mut self.streamer, &mut self.trigger, &mut self.steps, &self.spec_cfg);
+        let (streamer, cascade, verifier, steps, cfg) = (&mut self.streamer, &mut self.cascade, &mut self.verifier, &mut self.steps, &self.spec_cfg);
         self.spec.push(samples, |frame| {
+            if let Some(v) = verifier.as_mut() {
+                v.push_frame(frame);
+            }
             if let Some(p) = streamer.push_frame(frame) {
                 let t = data::step_time(*steps as usize, cfg, streamer.config());
                 *steps += 1;
-                let fired = trigger.push(t, p).is_some();
+                let fired = cascade.push(t, p, |c| Ok(accepts(verifier.as_ref(), c, cfg))).ok().flatten().is_some();
                 on_step(t, p, fired);
             }
         });
     }
+
+    /// The end of the input: a candidate still waiting for the verifier is answered with
+    /// silence for the frames that never came. Some(time) if it is kept.
+    pub fn finish(&mut self) -> Option<f64> {
+        let (verifier, cfg) = (self.verifier.as_ref(), &self.spec_cfg);
+        self.cascade.finish(|c| Ok(accepts(verifier, c, cfg))).ok().flatten()
+    }
+}
+
+/// Whether a candidate at `c` seconds passes the verifier (all do without one).
+fn accepts(verifier: Option<&VerifierStream>, c: f64, spec: &SpectrogramConfig) -> bool {
+    verifier.is_none_or(|v| v.accept(frame_at(c, spec) as u64))
 }
 
 /// Detections in one signal (any rate; resampled to 16 kHz first).
@@ -75,10 +99,11 @@ impl FileResult {
     }
 }
 
-pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f32], rate: u32) -> Result<FileResult, ModelError> {
+/// Detections in one signal, each also passing `verifier` when one is given.
+pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Option<&VerifierStream>, samples: &[f32], rate: u32) -> Result<FileResult, ModelError> {
     let start = Instant::now();
     let x = resample(samples, rate, SAMPLE_RATE).map_err(dsp_err)?;
-    let mut pipe = Pipeline::new(net, det.clone())?;
+    let mut pipe = Pipeline::new(net, det.clone(), verifier.cloned())?;
     let mut detections = Vec::new();
     let mut trace = Vec::with_capacity(x.len() / 640 + 1);
     for chunk in x.chunks(1600) {
@@ -89,12 +114,13 @@ pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, samples: &[f3
             }
         });
     }
+    detections.extend(pipe.finish());
     Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), trace })
 }
 
-pub fn detect_file(net: &TriggerNet<f32>, det: &DetectorConfig, path: &Path) -> Result<(FileResult, crate::dsp::Audio), ModelError> {
+pub fn detect_file(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Option<&VerifierStream>, path: &Path) -> Result<(FileResult, crate::dsp::Audio), ModelError> {
     let audio = read_audio(path).map_err(dsp_err)?;
-    Ok((detect_samples(net, det, &audio.samples, audio.rate)?, audio))
+    Ok((detect_samples(net, det, verifier, &audio.samples, audio.rate)?, audio))
 }
 
 /// A two-partial bell (880 Hz and 1320 Hz, 0.35 s, exponential decay) at `rate`.
@@ -297,7 +323,13 @@ pub struct EvalReport {
     pub false_accepts_per_hour_at_goal_recall: Option<f64>,
 }
 
-pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<EvalReport, ModelError> {
+pub fn eval_dir(
+    net: &TriggerNet<f32>,
+    verifier: Option<&VerifierStream>,
+    det: &DetectorConfig,
+    dir: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<EvalReport, ModelError> {
     let labels_path = dir.join("labels.tsv");
     let text = std::fs::read_to_string(&labels_path).map_err(|source| ModelError::Io { path: labels_path.clone(), source })?;
     let rows = parse_labels(&labels_path, &text)?;
@@ -314,13 +346,14 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
     let curve_cfgs: Vec<DetectorConfig> = CURVE_SENSITIVITIES.iter().map(|&sensitivity| DetectorConfig { sensitivity, ..det.clone() }).collect();
     let mut curve_counts = vec![(0usize, 0usize); curve_cfgs.len()];
     for (i, row) in rows.iter().enumerate() {
-        let (r, _) = detect_file(net, det, &dir.join(&row.file))?;
+        let (r, audio) = detect_file(net, det, verifier, &dir.join(&row.file))?;
+        let mut checked = Checked::new(verifier, &audio)?;
         let s = score(&r.detections, &row.ends);
         hits += s.hits;
         positives += s.positives;
         fa += s.false_accepts;
         for (cfg, (h, f)) in curve_cfgs.iter().zip(&mut curve_counts) {
-            let c = score(&detections(&r.trace, cfg)?, &row.ends);
+            let c = score(&checked.detections(&r.trace, cfg)?, &row.ends);
             (*h, *f) = (*h + c.hits, *f + c.false_accepts);
         }
         if let Some(c) = &contents {
@@ -370,6 +403,35 @@ pub fn eval_dir(net: &TriggerNet<f32>, det: &DetectorConfig, dir: &Path, mut pro
     })
 }
 
+/// Detections from a recording's trace at any detector setting, passing the verifier when
+/// there is one; each verdict is worked out once however many settings ask for it.
+struct Checked<'a> {
+    verifier: Option<&'a VerifierStream>,
+    /// The verifier's frames of the whole recording (empty without a verifier).
+    frames: ndarray::Array2<f32>,
+    verdicts: std::collections::HashMap<usize, bool>,
+}
+
+impl<'a> Checked<'a> {
+    fn new(verifier: Option<&'a VerifierStream>, audio: &crate::dsp::Audio) -> Result<Self, ModelError> {
+        let frames = match verifier {
+            Some(_) => verifier_frames(&resample(&audio.samples, audio.rate, SAMPLE_RATE).map_err(dsp_err)?, &SpectrogramConfig::default())?,
+            None => ndarray::Array2::zeros((0, 0)),
+        };
+        Ok(Self { verifier, frames, verdicts: Default::default() })
+    }
+
+    fn detections(&mut self, trace: &[(f64, f32)], det: &DetectorConfig) -> Result<Vec<f64>, ModelError> {
+        let Some(v) = self.verifier else { return detections(trace, det) };
+        let spec = SpectrogramConfig::default();
+        let (frames, verdicts) = (&self.frames, &mut self.verdicts);
+        checked_detections(trace, det, v.verifier().config().hold_seconds(&spec), |c| {
+            let fired = frame_at(c, &spec);
+            Ok(*verdicts.entry(fired).or_insert_with(|| v.judge(window(frames.view(), fired, v.verifier().config()))))
+        })
+    }
+}
+
 /// Streaming speed on one thread: `seconds` of noisy audio through spectrogram + network.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BenchReport {
@@ -392,7 +454,7 @@ pub fn bench(net: &TriggerNet<f32>, seconds: f64) -> Result<BenchReport, ModelEr
         spec.push(c, |_| frames += 1);
     }
     let spec_s = t0.elapsed().as_secs_f64();
-    let mut pipe = Pipeline::new(net, DetectorConfig::default())?;
+    let mut pipe = Pipeline::new(net, DetectorConfig::default(), None)?;
     let t1 = Instant::now();
     let mut fired = 0usize;
     for c in x.chunks(1600) {
@@ -516,8 +578,8 @@ pub fn drift(
     }
     const PIECE: usize = 10 * SAMPLE_RATE as usize;
     let piece_s = PIECE as f64 / SAMPLE_RATE as f64;
-    let mut carried = Pipeline::new(net, det.clone())?;
-    let mut fresh = Pipeline::new(net, det.clone())?;
+    let mut carried = Pipeline::new(net, det.clone(), None)?;
+    let mut fresh = Pipeline::new(net, det.clone(), None)?;
     let (mut detections, mut ends) = (Vec::new(), Vec::new());
     let mut segments: Vec<DriftSegment> = Vec::new();
     // Probabilities by output time in whole milliseconds: pieces are whole hops, so both
@@ -692,7 +754,7 @@ mod tests {
         write_wav(&dir.path().join("a.wav"), &vec![0.01; 160_000], 16_000).unwrap();
         write_wav(&dir.path().join("b.wav"), &vec![0.0; 441_000], 44_100).unwrap();
         std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tpos\t2;5\nb.wav\tneg\t\n").unwrap();
-        let r = eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).unwrap();
+        let r = eval_dir(&net, None, &DetectorConfig::default(), dir.path(), |_, _| {}).unwrap();
         assert_eq!(r.positives, 2);
         assert!((r.negative_hours * 3600.0 - 10.0).abs() < 1e-6);
         let json = serde_json::to_value(&r).unwrap();
@@ -705,7 +767,7 @@ mod tests {
         let same = r.curve.iter().find(|p| p.sensitivity == 0.5).unwrap();
         assert_eq!((same.recall, same.false_accepts_per_hour), (r.recall, r.false_accepts_per_hour));
         std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\nmissing.wav\tneg\t\n").unwrap();
-        assert!(eval_dir(&net, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
+        assert!(eval_dir(&net, None, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
     }
 
     /// Points (sensitivity: recall / per hour) .01: .80/0.0, .1: .93/0.5, .5: .97/3, .9: .99/9.

@@ -15,13 +15,14 @@ use ndarray::{Array2, Array3, Axis};
 
 use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, NegativeWords};
 use super::detect::{DetectorConfig, detections, score};
-use super::model::{TriggerConfig, TriggerNet, add_grads, average_running_stats, predict_one};
+use super::model::{TriggerConfig, TriggerNet, average_running_stats, predict_one};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::spectrogram::{mel_centres, spectrogram};
 use crate::models::ModelError;
 use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
 use crate::nn::weights::{self, Weights};
 use crate::nn::Module;
+use crate::nn::param::{add_grads, copy_values};
 
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
@@ -119,7 +120,7 @@ impl TrainConfig {
         Ok(())
     }
 
-    fn lr_at(&self, epoch: usize) -> f64 {
+    pub fn lr_at(&self, epoch: usize) -> f64 {
         let progress = if self.epochs > 1 { epoch as f64 / (self.epochs - 1) as f64 } else { 0.0 };
         self.lr * (1.0 - 0.9 * progress)
     }
@@ -142,10 +143,11 @@ impl TrainConfig {
     }
 }
 
+/// What training reports as it goes; `V` is the validation figure (the verifier has its own).
 #[derive(Clone, Debug)]
-pub enum Event {
+pub enum Event<V = ValScore> {
     Progress { epoch: usize, epochs: usize, done: usize, total: usize, loss: f64 },
-    Epoch { epoch: usize, train_loss: f64, val: Option<ValScore>, seconds: f64 },
+    Epoch { epoch: usize, train_loss: f64, val: Option<V>, seconds: f64 },
 }
 
 /// Held-out-voice validation at the default detector settings.
@@ -267,7 +269,8 @@ pub fn hard_negative_weights(net: &TriggerNet<f32>, inputs: &[Array2<f32>], thre
     Ok(w)
 }
 
-fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
+/// The seed of example `i` of `epoch` in a run seeded `seed`.
+pub fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32 | i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
 
@@ -325,6 +328,12 @@ pub fn train(
     stage: &(dyn Fn(&str, usize, usize) + Sync),
     on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> Result<(TriggerNet<f32>, Summary), ModelError> {
+    let (train_bank, val_bank) = banks(cfg, stage)?;
+    train_on(cfg, train_bank, &val_bank, checkpoint, on_event)
+}
+
+/// The training bank (with the user's own recordings, if any) and the held-out one.
+pub fn banks(cfg: &TrainConfig, stage: &(dyn Fn(&str, usize, usize) + Sync)) -> Result<(Bank, Bank), ModelError> {
     cfg.validate()?;
     // the user's recordings are checked before minutes of synthesis, not after
     let own: Vec<Vec<f32>> = match &cfg.own_voice {
@@ -340,7 +349,7 @@ pub fn train(
     let mut train_bank = data::build_bank(&cfg.bank_spec(false), &|what, d, t| stage(&format!("training {what}"), d, t))?;
     data::add_own_voice(&mut train_bank, &own);
     let val_bank = data::build_bank(&cfg.bank_spec(true), &|what, d, t| stage(&format!("held-out {what}"), d, t))?;
-    train_on(cfg, train_bank, &val_bank, checkpoint, on_event)
+    Ok((train_bank, val_bank))
 }
 
 /// [`train`] on banks already built (tests use small synthetic ones); the training bank's
@@ -395,7 +404,7 @@ pub fn train_on(
             }
             let per = n.div_ceil(threads);
             for r in replicas.iter_mut() {
-                copy_params(&mut net, r);
+                copy_values(&mut net, r);
                 r.zero_grad();
             }
             let results: Vec<Result<(f64, usize), ModelError>> = std::thread::scope(|s| {
@@ -459,18 +468,6 @@ pub fn train_on(
         }
     }
     Ok((net, summary(cfg.epochs, examples, start, last_val)))
-}
-
-fn copy_params(from: &mut TriggerNet<f32>, to: &mut TriggerNet<f32>) {
-    let mut vals = Vec::new();
-    from.visit("", &mut |_, p| vals.push(p.value.to_owned()));
-    let mut i = 0;
-    to.visit("", &mut |_, mut p| {
-        if let Some(v) = vals.get(i) {
-            p.value.assign(v);
-        }
-        i += 1;
-    });
 }
 
 fn summary(epochs: usize, examples: usize, start: Instant, val: Option<ValScore>) -> Summary {

@@ -1,0 +1,290 @@
+//! Training the verifier on windows cut from the detector's own kind of training example.
+//!
+//! Each 10-s example (the same recipe, banks and seeds as [`super::train`]) becomes PCEN
+//! frames, then windows at the frames where the detector would fire: after each positive's
+//! end (label 1), around each negative word's end (label 0: the near-rhymes the detector
+//! mistakes for the word fire there), and at one random frame away from every positive
+//! (label 0). Data-parallel over threads like the detector; no batch norm, so the replicas
+//! share nothing but weights.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::Instant;
+
+use ndarray::{Array1, Array2, Array3, Axis};
+use rand::Rng;
+
+use super::data::{self, Bank, Example};
+use super::detect::{EARLY, LATE};
+use super::train::{Event, TrainConfig, example_seed};
+use super::verify::{Verifier, VerifierConfig, window};
+use crate::dsp::SpectrogramConfig;
+use crate::dsp::pcen::{PcenConfig, pcen};
+use crate::dsp::spectrogram::spectrogram;
+use crate::models::ModelError;
+use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
+use crate::nn::param::{add_grads, copy_values};
+use crate::nn::{Module, seeded_rng};
+
+/// Where, relative to a positive's end, the detector fires (seconds): the shipped one
+/// answers 62 ms after the end at the median and 113 ms at the 95th percentile.
+pub const POSITIVE_FIRE: (f64, f64) = (-0.05, 0.25);
+/// The same around a negative word's end: wider and earlier, because the detector fires
+/// on "activat-" inside "activated" before the word is over.
+pub const NEGATIVE_FIRE: (f64, f64) = (-0.4, 0.25);
+
+/// The frame whose arrival completes the audio up to `t` seconds (frame f ends at
+/// (f·hop + window) / rate), floored at frame 0.
+pub fn frame_at(t: f64, spec: &SpectrogramConfig) -> usize {
+    let f = (t * spec.sample_rate as f64 - spec.window as f64) / spec.hop as f64;
+    // a step's own time lands on its last frame's end, give or take rounding
+    (f + 1e-6).max(0.0).floor() as usize
+}
+
+/// PCEN frames [T, M] of a 16-kHz signal: what the verifier reads.
+pub fn verifier_frames(samples: &[f32], spec: &SpectrogramConfig) -> Result<Array2<f32>, ModelError> {
+    let sg = spectrogram(samples, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    Ok(pcen(sg.view(), &PcenConfig::default()))
+}
+
+/// One example's windows and labels (see the module doc), drawn from `seed`.
+pub fn example_windows(ex: &Example, cfg: &VerifierConfig, seed: u64) -> Result<Vec<(Array2<f32>, f32)>, ModelError> {
+    let spec = SpectrogramConfig::default();
+    let frames = verifier_frames(&ex.samples, &spec)?;
+    if frames.nrows() == 0 {
+        return Ok(Vec::new());
+    }
+    let rate = data::SAMPLE_RATE as f64;
+    let mut rng = seeded_rng(seed ^ 0x5EC0);
+    let mut out = Vec::new();
+    let at = |t: f64, label: f32, out: &mut Vec<(Array2<f32>, f32)>| out.push((window(frames.view(), frame_at(t, &spec), cfg), label));
+    let ends: Vec<f64> = ex.ends.iter().map(|&e| e as f64 / rate).collect();
+    for &e in &ends {
+        at(e + rng.random_range(POSITIVE_FIRE.0..POSITIVE_FIRE.1), 1.0, &mut out);
+    }
+    for &(_, end, _) in &ex.negatives {
+        at(end as f64 / rate + rng.random_range(NEGATIVE_FIRE.0..NEGATIVE_FIRE.1), 0.0, &mut out);
+    }
+    let seconds = ex.samples.len() as f64 / rate;
+    let t = rng.random_range(0.0..seconds);
+    // a detection there would count as a hit, so it is no negative
+    if ends.iter().all(|&e| t < e - EARLY || t > e + LATE) {
+        at(t, 0.0, &mut out);
+    }
+    Ok(out)
+}
+
+/// Windows [N, W, M] and labels [N] from the examples of `seeds`.
+pub fn make_windows(bank: &Bank, cfg: &TrainConfig, vcfg: &VerifierConfig, seeds: &[u64]) -> Result<(Array3<f32>, Array1<f32>), ModelError> {
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for &s in seeds {
+        for (w, y) in example_windows(&data::make_example(bank, &cfg.example, s), vcfg, s)? {
+            xs.push(w);
+            ys.push(y);
+        }
+    }
+    let mut x = Array3::zeros((xs.len(), vcfg.frames(), vcfg.n_mels));
+    for (mut dst, w) in x.outer_iter_mut().zip(&xs) {
+        dst.assign(w);
+    }
+    Ok((x, Array1::from(ys)))
+}
+
+/// How the verifier does on held-out windows at probability 0.5.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct WindowScore {
+    pub loss: f64,
+    /// Share of positive windows kept.
+    pub recall: f64,
+    /// Share of negative windows kept.
+    pub false_accept_rate: f64,
+    pub positives: usize,
+    pub negatives: usize,
+}
+
+pub fn validate(v: &Verifier<f32>, x: &Array3<f32>, y: &Array1<f32>) -> Result<WindowScore, ModelError> {
+    let mut p = Vec::with_capacity(y.len());
+    for lo in (0..y.len()).step_by(64) {
+        let hi = (lo + 64).min(y.len());
+        p.extend(v.predict(x.slice(ndarray::s![lo..hi, .., ..]))?);
+    }
+    let eps = 1e-7f32;
+    let loss = p.iter().zip(y).map(|(&p, &y)| -(y * (p + eps).ln() + (1.0 - y) * (1.0 - p + eps).ln()) as f64).sum::<f64>() / p.len().max(1) as f64;
+    let kept = |label: f32| p.iter().zip(y).filter(|(p, y)| **y == label && **p >= 0.5).count();
+    let positives = y.iter().filter(|&&y| y == 1.0).count();
+    let negatives = y.len() - positives;
+    Ok(WindowScore {
+        loss,
+        recall: kept(1.0) as f64 / positives.max(1) as f64,
+        false_accept_rate: kept(0.0) as f64 / negatives.max(1) as f64,
+        positives,
+        negatives,
+    })
+}
+
+/// Trains a verifier for `cfg.word` on `cfg`'s schedule (epochs of `cfg.examples` examples,
+/// `cfg.batch` examples per step, the same learning rate decay). Returns it with the last
+/// validation.
+pub fn train_verifier(
+    cfg: &TrainConfig,
+    vcfg: &VerifierConfig,
+    train_bank: &Bank,
+    val_bank: &Bank,
+    checkpoint: Option<&Path>,
+    on_event: &mut dyn FnMut(Event<WindowScore>) -> ControlFlow<()>,
+) -> Result<(Verifier<f32>, Option<WindowScore>), ModelError> {
+    cfg.validate()?;
+    let mut v = Verifier::<f32>::new(vcfg.clone(), cfg.seed)?;
+    let stats_seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
+    let (sx, _) = make_windows(train_bank, cfg, vcfg, &stats_seeds)?;
+    let flat = sx.view().into_shape_with_order((sx.len() / vcfg.n_mels, vcfg.n_mels)).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    v.feat_mean.value = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no training windows".into()))?;
+    v.feat_scale.value = flat.std_axis(Axis(0), 0.0).mapv(|s| 1.0 / s.max(1e-3));
+    v.info.insert("word".into(), cfg.word.clone());
+    v.info.insert("seed".into(), cfg.seed.to_string());
+    let mut opt = Adam::<f32>::new(cfg.lr);
+    let mut first_epoch = 0;
+    if let Some(path) = checkpoint.filter(|p| p.exists()) {
+        let w = crate::nn::weights::Weights::read(path)?;
+        let saved = Verifier::from_weights(&w, &["adam."])?;
+        if saved.config() != v.config() || saved.info.get("word") != v.info.get("word") {
+            return Err(ModelError::Invalid(format!("checkpoint {} belongs to a different verifier or word; delete it or train to another --out", path.display())));
+        }
+        v = saved;
+        first_epoch = crate::nn::weights::restore_checkpoint(&w, &mut opt)?;
+    }
+    let val_seeds: Vec<u64> = (0..cfg.val_examples).map(|i| example_seed(cfg.seed ^ 0x7A1, 0, i)).collect();
+    let (vx, vy) = make_windows(val_bank, cfg, vcfg, &val_seeds)?;
+    let threads = cfg.threads.min(cfg.batch).max(1);
+    let mut replicas: Vec<Verifier<f32>> = vec![v.clone(); threads];
+    let steps_per_epoch = cfg.examples.div_ceil(cfg.batch);
+    let mut last_val = None;
+    for epoch in first_epoch..cfg.epochs {
+        let epoch_start = Instant::now();
+        opt.lr = cfg.lr_at(epoch);
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        for step in 0..steps_per_epoch {
+            let lo = step * cfg.batch;
+            let n = cfg.batch.min(cfg.examples - lo);
+            let per = n.div_ceil(threads);
+            for r in replicas.iter_mut() {
+                copy_values(&mut v, r);
+                r.zero_grad();
+            }
+            let results: Vec<Result<(f64, usize), ModelError>> = std::thread::scope(|s| {
+                let handles: Vec<_> = replicas
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(t, r)| {
+                        s.spawn(move || -> Result<(f64, usize), ModelError> {
+                            let a = (lo + t * per).min(lo + n);
+                            let b = (a + per).min(lo + n);
+                            let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
+                            let (x, y) = make_windows(train_bank, cfg, vcfg, &seeds)?;
+                            if y.is_empty() {
+                                return Ok((0.0, 0));
+                            }
+                            Ok((r.train_batch(x.view(), y.view())?, y.len()))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a training thread panicked".into())))).collect()
+            });
+            v.zero_grad();
+            let (mut step_loss, mut step_n, mut shards) = (0.0, 0, 0);
+            for (r, res) in replicas.iter_mut().zip(results) {
+                let (loss, k) = res?;
+                if k > 0 {
+                    add_grads(&mut v, r);
+                    step_loss += loss * k as f64;
+                    step_n += k;
+                    shards += 1;
+                }
+            }
+            let scale = 1.0 / shards.max(1) as f32;
+            v.visit("", &mut |_, mut p| p.grad.mapv_inplace(|g| g * scale));
+            clip_by_global_norm(&mut v, cfg.clip);
+            opt.step(&mut v);
+            loss_sum += step_loss;
+            seen += step_n;
+            let ev = Event::Progress { epoch, epochs: cfg.epochs, done: (lo + n).min(cfg.examples), total: cfg.examples, loss: loss_sum / seen.max(1) as f64 };
+            if on_event(ev).is_break() {
+                return Ok((v, last_val));
+            }
+        }
+        let score = validate(&v, &vx, &vy)?;
+        v.info.insert("val_accuracy".into(), format!("{:.4}", accuracy(&score)));
+        if let Some(path) = checkpoint {
+            let meta = v.metadata();
+            crate::nn::weights::save_checkpoint(path, &mut v, meta, &opt, epoch + 1)?;
+        }
+        last_val = Some(score.clone());
+        let ev = Event::Epoch { epoch, train_loss: loss_sum / seen.max(1) as f64, val: Some(score), seconds: epoch_start.elapsed().as_secs_f64() };
+        if on_event(ev).is_break() {
+            break;
+        }
+    }
+    Ok((v, last_val))
+}
+
+fn accuracy(s: &WindowScore) -> f64 {
+    let right = s.recall * s.positives as f64 + (1.0 - s.false_accept_rate) * s.negatives as f64;
+    right / (s.positives + s.negatives).max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::trigger::data::ExampleSpec;
+
+    /// Frame f ends at (160 f + 400) / 16000 s, so t = 1 s is frame (16000 - 400) / 160 =
+    /// 97.5, floored to 97 (frame 98 ends at 1.005 s); t = 0.0425 s is frame 1 exactly (its
+    /// end), and anything before the first frame's end is frame 0.
+    #[test]
+    fn golden_frame_at() {
+        let spec = SpectrogramConfig::default();
+        assert_eq!(frame_at(1.0, &spec), 97);
+        assert_eq!(frame_at(0.0425, &spec), 1);
+        assert_eq!(frame_at(0.01, &spec), 0);
+    }
+
+    /// A 3-s example with a positive ending at 1 s and a negative ending at 2 s gives one
+    /// window labelled 1, one labelled 0 and at most one random one (0), each W x M.
+    #[test]
+    fn example_windows_label_words() {
+        let ex = Example { samples: vec![0.01; 48_000], ends: vec![16_000], negatives: vec![(24_000, 32_000, 0)] };
+        let cfg = VerifierConfig { n_mels: 40, before: 30, after: 4, ..VerifierConfig::default() };
+        let w = example_windows(&ex, &cfg, 3).unwrap();
+        assert!((2..=3).contains(&w.len()));
+        assert_eq!((w[0].1, w[1].1), (1.0, 0.0));
+        assert!(w[2..].iter().all(|(_, y)| *y == 0.0));
+        assert!(w.iter().all(|(x, _)| x.dim() == (34, 40)));
+    }
+
+    /// Positives a rising chirp, negatives a steady hum: a few steps of training on a tiny
+    /// verifier give finite figures, and stopping after epoch 1 then resuming from the
+    /// checkpoint ends with the weights of a run that never stopped.
+    #[test]
+    fn trains_and_resumes_as_uninterrupted() {
+        let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
+        let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
+        let bank = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] };
+        let cfg = TrainConfig { epochs: 2, examples: 4, batch: 2, val_examples: 2, example: ExampleSpec { seconds: 2.0, ..Default::default() }, ..TrainConfig::default() };
+        let vcfg = VerifierConfig { filters: 4, units: 3, before: 40, after: 4, ..VerifierConfig::default() };
+        let (mut straight, val) = train_verifier(&cfg, &vcfg, &bank, &bank, None, &mut |_| ControlFlow::Continue(())).unwrap();
+        assert!(val.is_some_and(|v| v.loss.is_finite()));
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("v.ckpt.safetensors");
+        let first = &mut |e: Event<WindowScore>| if matches!(e, Event::Epoch { .. }) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+        train_verifier(&cfg, &vcfg, &bank, &bank, Some(&ck), first).unwrap();
+        let (mut resumed, _) = train_verifier(&cfg, &vcfg, &bank, &bank, Some(&ck), &mut |_| ControlFlow::Continue(())).unwrap();
+        let params = |v: &mut Verifier<f32>| {
+            let mut out = Vec::new();
+            v.visit("", &mut |_, p| out.extend(p.value.iter().copied()));
+            out
+        };
+        let diff = params(&mut straight).iter().zip(params(&mut resumed)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(diff < 1e-6, "max weight difference {diff}");
+    }
+}
