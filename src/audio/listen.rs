@@ -19,9 +19,10 @@ use crossbeam_channel::{Receiver, TrySendError, bounded};
 
 use crate::dsp::{DspError, Spectrogram, SpectrogramConfig, StreamResampler};
 use crate::models::ModelError;
-use crate::models::trigger::data::step_time;
-use crate::models::trigger::detect::{DetectorConfig, Trigger};
-use crate::models::trigger::model::{Streamer, TriggerNet};
+use crate::models::trigger::detect::DetectorConfig;
+use crate::models::trigger::model::TriggerNet;
+use crate::models::trigger::run::Detector;
+use crate::models::trigger::verify::VerifierStream;
 
 /// What the detector thread does with each spectrogram column.
 pub trait FrameDetector: Send + 'static {
@@ -31,42 +32,32 @@ pub trait FrameDetector: Send + 'static {
     fn push(&mut self, t: f64, frame: &[f32]) -> (Option<(f64, f32)>, Option<f64>);
 }
 
-/// The trigger-word network as a [`FrameDetector`]: the folded streaming network, then the
-/// threshold / run / refractory rule. The sensitivity is read from `sensitivity` (f32 bits)
-/// at every column, so a slider on another thread takes effect at once.
+/// The trigger-word detector ([`Detector`]: the folded streaming network, the threshold /
+/// run / refractory rule, and the verifier when there is one) as a [`FrameDetector`]. The
+/// sensitivity is read from `sensitivity` (f32 bits) at every column, so a slider on
+/// another thread takes effect at once.
 pub struct TriggerDetector {
-    streamer: Streamer,
-    trigger: Trigger,
-    config: DetectorConfig,
+    detector: Detector,
     sensitivity: Arc<AtomicU32>,
-    spectrogram: SpectrogramConfig,
-    steps: u64,
 }
 
 impl TriggerDetector {
-    pub fn new(net: &TriggerNet<f32>, config: DetectorConfig, sensitivity: Arc<AtomicU32>) -> Result<Self, ModelError> {
-        let spectrogram = SpectrogramConfig::default();
-        if spectrogram.features() != net.config().n_mels {
-            return Err(ModelError::Invalid(format!("model expects {} bands, the spectrogram gives {}", net.config().n_mels, spectrogram.features())));
-        }
-        Ok(Self { streamer: net.streamer()?, trigger: Trigger::new(config.clone())?, config, sensitivity, spectrogram, steps: 0 })
+    pub fn new(net: &TriggerNet<f32>, config: DetectorConfig, verifier: Option<VerifierStream>, sensitivity: Arc<AtomicU32>) -> Result<Self, ModelError> {
+        Ok(Self { detector: Detector::new(net, config, verifier)?, sensitivity })
     }
 }
 
 impl FrameDetector for TriggerDetector {
     fn push(&mut self, _t: f64, frame: &[f32]) -> (Option<(f64, f32)>, Option<f64>) {
         let s = f32::from_bits(self.sensitivity.load(Ordering::Relaxed));
-        if s != self.config.sensitivity {
-            let config = DetectorConfig { sensitivity: s, ..self.config.clone() };
+        if s != self.detector.config().sensitivity {
             // An out-of-range value keeps the old setting rather than stopping detection.
-            if let Ok(trigger) = Trigger::new(config.clone()) {
-                (self.trigger, self.config) = (trigger, config);
-            }
+            let _ = self.detector.set_config(DetectorConfig { sensitivity: s, ..self.detector.config().clone() });
         }
-        let Some(p) = self.streamer.push_frame(frame) else { return (None, None) };
-        let t = step_time(self.steps as usize, &self.spectrogram, self.streamer.config());
-        self.steps += 1;
-        (Some((t, p)), self.trigger.push(t, p))
+        match self.detector.push_frame(frame) {
+            Some((t, p, fired)) => (Some((t, p)), fired.then_some(t)),
+            None => (None, None),
+        }
     }
 }
 
@@ -255,7 +246,7 @@ mod tests {
         let mut pipeline = Pipeline::new(&net, DetectorConfig::default(), None).unwrap();
         pipeline.push(&x, |t, p, _| want.push((t, p)));
         let sensitivity = Arc::new(AtomicU32::new(DetectorConfig::default().sensitivity.to_bits()));
-        let detector = TriggerDetector::new(&net, DetectorConfig::default(), sensitivity).unwrap();
+        let detector = TriggerDetector::new(&net, DetectorConfig::default(), None, sensitivity).unwrap();
         let (mut producer, consumer) = rtrb::RingBuffer::new(x.len());
         let listener = Listener::start(consumer, 16_000, SpectrogramConfig::default(), detector).unwrap();
         producer.push_entire_slice(&x).unwrap();

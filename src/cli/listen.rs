@@ -13,6 +13,7 @@ use crate::audio::input::{Microphone, input_devices};
 use crate::audio::listen::{LiveEvent, Listener, TriggerDetector};
 use crate::audio::play::Playback;
 use crate::dsp::SpectrogramConfig;
+use crate::models::trigger::verify::VerifierStream;
 use crate::models::trigger::{self, detect::DetectorConfig, run::chime};
 
 /// Prints the input devices, the default first.
@@ -29,7 +30,7 @@ pub fn devices() -> anyhow::Result<()> {
 
 /// Listens until `seconds` have passed (or forever), printing each detection and playing
 /// the chime. With `json`, one JSON object per detection and a summary as the last line.
-pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, seconds: Option<f64>, json: bool) -> anyhow::Result<()> {
+pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, verifier: Option<VerifierStream>, seconds: Option<f64>, json: bool) -> anyhow::Result<()> {
     if let Some(s) = seconds {
         anyhow::ensure!(s.is_finite() && s > 0.0, "--seconds must be a positive number, got {s}");
     }
@@ -38,7 +39,7 @@ pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, s
     let net = trigger::load_model(model).context("loading the trigger-word model")?;
     let word = net.info.get("word").cloned().unwrap_or_else(|| "the trigger word".into());
     let sensitivity = Arc::new(AtomicU32::new(det.sensitivity.to_bits()));
-    let detector = TriggerDetector::new(&net, det, sensitivity)?;
+    let detector = TriggerDetector::new(&net, det, verifier, sensitivity)?;
     let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector)?;
     if !json {
         eprintln!("listening on {} ({} Hz); say \"{word}\"{}", mic.device_name, mic.sample_rate, seconds.map_or(" (Ctrl-C to stop)".into(), |s| format!(" ({s} s)")));

@@ -231,6 +231,8 @@ pub enum Action {
         #[arg(long)]
         model: Option<PathBuf>,
         #[command(flatten)]
+        verify: VerifierArgs,
+        #[command(flatten)]
         detector: DetectorArgs,
         /// Stop after this many seconds (default: until Ctrl-C)
         #[arg(long)]
@@ -398,8 +400,8 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::Listen { device, model, detector, seconds, json } => {
-            super::listen::listen(device.as_deref(), model.as_deref(), detector.config(), seconds, json)
+        Action::Listen { device, model, verify, detector, seconds, json } => {
+            super::listen::listen(device.as_deref(), model.as_deref(), detector.config(), verify.stream()?, seconds, json)
         }
         Action::Devices => super::listen::devices(),
         Action::Bench { model, seconds, json } => {

@@ -20,6 +20,7 @@ use super::Panel;
 use super::worker::Worker;
 use crate::audio::input::{Microphone, input_devices, record};
 use crate::audio::listen::{LiveEvent, Listener, TriggerDetector};
+use crate::models::trigger::verify::VerifierStream;
 use crate::audio::play::Playback;
 use crate::dsp::{SpectrogramConfig, write_wav};
 use crate::models::ModelError;
@@ -65,6 +66,8 @@ pub struct TriggerPanel {
     live_error: Option<String>,
     sensitivity: f32,
     shared_sensitivity: Arc<AtomicU32>,
+    /// Give each detection the verifier's second look (shipped, "activate" only).
+    verify: bool,
     columns: VecDeque<Box<[f32]>>,
     texture: Option<egui::TextureHandle>,
     trace: VecDeque<[f64; 2]>,
@@ -108,6 +111,7 @@ impl TriggerPanel {
             live_error: None,
             sensitivity,
             shared_sensitivity: Arc::new(AtomicU32::new(sensitivity.to_bits())),
+            verify: false,
             columns: VecDeque::with_capacity(COLUMNS),
             texture: None,
             trace: VecDeque::new(),
@@ -201,13 +205,23 @@ impl TriggerPanel {
         self.live_error.as_deref()
     }
 
+    /// The shipped verifier when the second look is on (the detector refuses it if it
+    /// listens for another word than "activate").
+    fn verifier(&self) -> Result<Option<VerifierStream>, String> {
+        if !self.verify {
+            return Ok(None);
+        }
+        let v = trigger::load_verifier(None).map_err(|e| format!("cannot load the shipped verifier: {e}"))?;
+        VerifierStream::new(v, 0.5).map(Some).map_err(|e| e.to_string())
+    }
+
     fn start_listening(&mut self) {
         self.live_error = None;
         let result = (|| -> Result<Live, String> {
             let net = self.model.as_ref().map_err(Clone::clone)?;
             let (mic, samples) = Microphone::open(self.device_name(), 4.0).map_err(|e| e.to_string())?;
             let config = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
-            let detector = TriggerDetector::new(net, config, Arc::clone(&self.shared_sensitivity)).map_err(|e| e.to_string())?;
+            let detector = TriggerDetector::new(net, config, self.verifier()?, Arc::clone(&self.shared_sensitivity)).map_err(|e| e.to_string())?;
             let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector).map_err(|e| e.to_string())?;
             Ok(Live { mic, listener })
         })();
@@ -290,11 +304,18 @@ impl TriggerPanel {
             }
         };
         let det = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
+        let verifier = match self.verifier() {
+            Ok(v) => v,
+            Err(e) => {
+                self.file_result = Some(Err(e));
+                return;
+            }
+        };
         let job = Worker::spawn("trigger-file", move |tx: &Sender<FileMsg>, _cancel: &AtomicBool| {
             let result = (|| -> Result<FileOutcome, ModelError> {
                 let audio = crate::dsp::read_audio(&path).map_err(|e| ModelError::Invalid(e.to_string()))?;
                 let x = crate::dsp::resample(&audio.samples, audio.rate, 16_000).map_err(|e| ModelError::Invalid(e.to_string()))?;
-                let mut pipeline = run::Pipeline::new(&net, det, None)?;
+                let mut pipeline = run::Pipeline::new(&net, det, verifier)?;
                 let (mut trace, mut detections) = (Vec::new(), Vec::new());
                 pipeline.push(&x, |t, p, fired| {
                     trace.push([t, f64::from(p)]);
@@ -302,6 +323,7 @@ impl TriggerPanel {
                         detections.push(t);
                     }
                 });
+                detections.extend(pipeline.finish());
                 Ok(FileOutcome { trace, detections, seconds: audio.seconds() })
             })();
             let _ = tx.send(FileMsg::Done(result.map_err(|e| e.to_string())));
@@ -436,6 +458,11 @@ impl TriggerPanel {
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
         }
         ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest.");
+        ui.add_enabled_ui(self.live.is_none(), |ui| {
+            ui.checkbox(&mut self.verify, "Second look").on_hover_text(
+                "A bidirectional GRU hears the whole word and 0.16 s after it before the chime: about 4x fewer false accepts on held-out voices, 2-3 points less recall, 160 ms later (README)",
+            );
+        });
         if let Some(e) = &self.live_error {
             ui.colored_label(Color32::RED, format!("{e}. The file box below takes a recording instead."));
         }

@@ -94,5 +94,10 @@ mod tests {
         let never = verify::VerifierStream::new(deaf, 0.5).unwrap();
         assert!(run::detect_samples(&net, &det, Some(&never), &a.samples, a.rate).unwrap().detections.is_empty());
         assert!(verify::VerifierStream::new(load_verifier(None).unwrap(), 1.5).is_err());
+        // a verifier for another word is refused
+        let mut other = net.clone();
+        other.info.insert("word".into(), "hey seqlab".into());
+        let err = run::detect_samples(&other, &det, Some(&stream), &a.samples, a.rate).err().unwrap();
+        assert!(err.to_string().contains("hey seqlab"), "{err}");
     }
 }

@@ -20,30 +20,48 @@ fn dsp_err(e: crate::dsp::DspError) -> ModelError {
     ModelError::Invalid(e.to_string())
 }
 
-/// Spectrogram -> streaming network -> trigger (and, when given one, the verifier's second
-/// look at each candidate), fed samples at 16 kHz in any chunks.
-pub struct Pipeline {
-    spec: Spectrogram,
+/// The streaming network, the trigger rule and, when given one, the verifier's second look
+/// at each candidate, fed one log-mel frame at a time: what [`Pipeline`] runs after its
+/// spectrogram, and what the live path's detector thread runs on the microphone's columns.
+pub struct Detector {
     streamer: Streamer,
     cascade: Cascade,
     verifier: Option<VerifierStream>,
+    det: DetectorConfig,
     steps: u64,
     spec_cfg: SpectrogramConfig,
 }
 
-impl Pipeline {
+impl Detector {
     pub fn new(net: &TriggerNet<f32>, det: DetectorConfig, verifier: Option<VerifierStream>) -> Result<Self, ModelError> {
         let spec_cfg = SpectrogramConfig::default();
         let bands = spec_cfg.features();
         if bands != net.config().n_mels || verifier.as_ref().is_some_and(|v| v.verifier().config().n_mels != bands) {
             return Err(ModelError::Invalid(format!("the models' bands do not match the spectrogram's {bands}")));
         }
-        let hold = verifier.as_ref().map_or(0.0, |v| v.verifier().config().hold_seconds(&spec_cfg));
-        Ok(Self { spec: Spectrogram::new(spec_cfg.clone()).map_err(dsp_err)?, streamer: net.streamer()?, cascade: Cascade::new(det, hold)?, verifier, steps: 0, spec_cfg })
+        if let Some(v) = &verifier {
+            let (for_word, word) = (v.verifier().info.get("word"), net.info.get("word"));
+            if for_word != word {
+                return Err(ModelError::Invalid(format!("the verifier was trained for {for_word:?} but the detector listens for {word:?}")));
+            }
+        }
+        let cascade = Cascade::new(det.clone(), hold_seconds(verifier.as_ref(), &spec_cfg))?;
+        Ok(Self { streamer: net.streamer()?, cascade, verifier, det, steps: 0, spec_cfg })
+    }
+
+    pub fn config(&self) -> &DetectorConfig {
+        &self.det
+    }
+
+    /// New detector settings (a sensitivity slider): the trigger rule starts afresh, the
+    /// networks keep their state. Out-of-range settings are an error and change nothing.
+    pub fn set_config(&mut self, det: DetectorConfig) -> Result<(), ModelError> {
+        self.cascade = Cascade::new(det.clone(), hold_seconds(self.verifier.as_ref(), &self.spec_cfg))?;
+        self.det = det;
+        Ok(())
     }
 
     pub fn reset(&mut self) {
-        self.spec.reset();
         self.streamer.reset();
         self.cascade.reset();
         if let Some(v) = &mut self.verifier {
@@ -52,27 +70,61 @@ impl Pipeline {
         self.steps = 0;
     }
 
-    /// Feeds samples; `on_step(time_s, probability, fired)` for every output step.
-    pub fn push(&mut self, samples: &[f32], mut on_step: impl FnMut(f64, f32, bool)) {
-        let (streamer, cascade, verifier, steps, cfg) = (&mut self.streamer, &mut self.cascade, &mut self.verifier, &mut self.steps, &self.spec_cfg);
-        self.spec.push(samples, |frame| {
-            if let Some(v) = verifier.as_mut() {
-                v.push_frame(frame);
-            }
-            if let Some(p) = streamer.push_frame(frame) {
-                let t = data::step_time(*steps as usize, cfg, streamer.config());
-                *steps += 1;
-                let fired = cascade.push(t, p, |c| Ok(accepts(verifier.as_ref(), c, cfg))).ok().flatten().is_some();
-                on_step(t, p, fired);
-            }
-        });
+    /// One frame; when it completes an output step, (time s, probability, whether a
+    /// detection is announced at this step).
+    pub fn push_frame(&mut self, frame: &[f32]) -> Option<(f64, f32, bool)> {
+        if let Some(v) = self.verifier.as_mut() {
+            v.push_frame(frame);
+        }
+        let p = self.streamer.push_frame(frame)?;
+        let t = data::step_time(self.steps as usize, &self.spec_cfg, self.streamer.config());
+        self.steps += 1;
+        let (verifier, spec) = (self.verifier.as_ref(), &self.spec_cfg);
+        let fired = self.cascade.push(t, p, |c| Ok(accepts(verifier, c, spec))).ok().flatten().is_some();
+        Some((t, p, fired))
     }
 
     /// The end of the input: a candidate still waiting for the verifier is answered with
     /// silence for the frames that never came. Some(time) if it is kept.
     pub fn finish(&mut self) -> Option<f64> {
-        let (verifier, cfg) = (self.verifier.as_ref(), &self.spec_cfg);
-        self.cascade.finish(|c| Ok(accepts(verifier, c, cfg))).ok().flatten()
+        let (verifier, spec) = (self.verifier.as_ref(), &self.spec_cfg);
+        self.cascade.finish(|c| Ok(accepts(verifier, c, spec))).ok().flatten()
+    }
+}
+
+fn hold_seconds(verifier: Option<&VerifierStream>, spec: &SpectrogramConfig) -> f64 {
+    verifier.map_or(0.0, |v| v.verifier().config().hold_seconds(spec))
+}
+
+/// A spectrogram and a [`Detector`], fed samples at 16 kHz in any chunks.
+pub struct Pipeline {
+    spec: Spectrogram,
+    detector: Detector,
+}
+
+impl Pipeline {
+    pub fn new(net: &TriggerNet<f32>, det: DetectorConfig, verifier: Option<VerifierStream>) -> Result<Self, ModelError> {
+        Ok(Self { spec: Spectrogram::new(SpectrogramConfig::default()).map_err(dsp_err)?, detector: Detector::new(net, det, verifier)? })
+    }
+
+    pub fn reset(&mut self) {
+        self.spec.reset();
+        self.detector.reset();
+    }
+
+    /// Feeds samples; `on_step(time_s, probability, fired)` for every output step.
+    pub fn push(&mut self, samples: &[f32], mut on_step: impl FnMut(f64, f32, bool)) {
+        let detector = &mut self.detector;
+        self.spec.push(samples, |frame| {
+            if let Some((t, p, fired)) = detector.push_frame(frame) {
+                on_step(t, p, fired);
+            }
+        });
+    }
+
+    /// See [`Detector::finish`].
+    pub fn finish(&mut self) -> Option<f64> {
+        self.detector.finish()
     }
 }
 
