@@ -501,33 +501,14 @@ fn train(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Re
     let total = (cfg.epochs * cfg.examples) as u64;
     let bar = progress::bar(total);
     bar.set_position(0);
-    let (mut net, summary) = ttrain::train(cfg, Some(&ckpt), &stage, &mut |ev| {
-        match ev {
-            Event::Progress { epoch, done, loss, .. } => {
-                bar.set_position((epoch * cfg.examples + done) as u64);
-                bar.set_message(format!("epoch {} loss {loss:.4}", epoch + 1));
-            }
-            Event::Epoch { epoch, train_loss, val, seconds } => {
-                let v = val.map_or(String::new(), |v| {
-                    format!(
-                        "  held-out voices: loss {:.4} recall {:.3} ({}/{}) false accepts {:.1}/h",
-                        v.loss, v.recall, v.hits, v.positives, v.false_accepts_per_hour
-                    )
-                });
-                let line = format!("epoch {:>3}  train loss {train_loss:.4}{v}  ({seconds:.0} s)", epoch + 1);
-                // A hidden bar (output not a terminal, e.g. a log file) drops println.
-                if bar.is_hidden() {
-                    eprintln!("{line}");
-                } else {
-                    bar.println(line);
-                }
-                if stop_after == Some(epoch + 1) {
-                    return ControlFlow::Break(());
-                }
-            }
-        }
-        ControlFlow::Continue(())
-    })?;
+    let (mut net, summary) = ttrain::train(
+        cfg,
+        Some(&ckpt),
+        &stage,
+        &mut show_training(&bar, cfg.examples, stop_after, |v: ttrain::ValScore| {
+            format!("held-out voices: loss {:.4} recall {:.3} ({}/{}) false accepts {:.1}/h", v.loss, v.recall, v.hits, v.positives, v.false_accepts_per_hour)
+        }),
+    )?;
     stage_bar.finish_and_clear();
     bar.finish_and_clear();
     net.info.insert("trained".into(), format!("{} epochs x {} examples", summary.epochs, cfg.examples));
@@ -542,30 +523,24 @@ fn train(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Re
     Ok(())
 }
 
-fn train_verifier(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
-    let ckpt = out.with_extension("ckpt.safetensors");
-    let stage_bar = progress::bar(0);
-    let (train_bank, val_bank) = ttrain::banks(cfg, &|what: &str, d: usize, t: usize| {
-        stage_bar.set_message(format!("synthesising {what}"));
-        progress::show(&stage_bar, d, t);
-    })?;
-    stage_bar.finish_and_clear();
-    let bar = progress::bar((cfg.epochs * cfg.examples) as u64);
-    let start = std::time::Instant::now();
-    let (mut v, val) = verify_train::train_verifier(cfg, &VerifierConfig::default(), &train_bank, &val_bank, Some(&ckpt), &mut |ev| {
+/// A training run's events on `bar`, a line per epoch with `validation` describing its
+/// figures; stops after `stop_after` epochs.
+fn show_training<'a, V>(
+    bar: &'a indicatif::ProgressBar,
+    examples: usize,
+    stop_after: Option<usize>,
+    validation: impl Fn(V) -> String + 'a,
+) -> impl FnMut(Event<V>) -> ControlFlow<()> + 'a {
+    move |ev| {
         match ev {
             Event::Progress { epoch, done, loss, .. } => {
-                bar.set_position((epoch * cfg.examples + done) as u64);
+                bar.set_position((epoch * examples + done) as u64);
                 bar.set_message(format!("epoch {} loss {loss:.4}", epoch + 1));
             }
             Event::Epoch { epoch, train_loss, val, seconds } => {
-                let v = val.map_or(String::new(), |v| {
-                    format!(
-                        "  held-out windows: loss {:.4} words kept {:.3} of {} others kept {:.4} of {}",
-                        v.loss, v.recall, v.positives, v.false_accept_rate, v.negatives
-                    )
-                });
+                let v = val.map_or(String::new(), |v| format!("  {}", validation(v)));
                 let line = format!("epoch {:>3}  train loss {train_loss:.4}{v}  ({seconds:.0} s)", epoch + 1);
+                // A hidden bar (output not a terminal, e.g. a log file) drops println.
                 if bar.is_hidden() {
                     eprintln!("{line}");
                 } else {
@@ -577,7 +552,29 @@ fn train_verifier(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> a
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+fn train_verifier(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
+    let ckpt = out.with_extension("ckpt.safetensors");
+    let stage_bar = progress::bar(0);
+    let (train_bank, val_bank) = ttrain::banks(cfg, &|what: &str, d: usize, t: usize| {
+        stage_bar.set_message(format!("synthesising {what}"));
+        progress::show(&stage_bar, d, t);
     })?;
+    stage_bar.finish_and_clear();
+    let bar = progress::bar((cfg.epochs * cfg.examples) as u64);
+    let start = std::time::Instant::now();
+    let (mut v, val) = verify_train::train_verifier(
+        cfg,
+        &VerifierConfig::default(),
+        &train_bank,
+        &val_bank,
+        Some(&ckpt),
+        &mut show_training(&bar, cfg.examples, stop_after, |v: verify_train::WindowScore| {
+            format!("held-out windows: loss {:.4} words kept {:.3} of {} others kept {:.4} of {}", v.loss, v.recall, v.positives, v.false_accept_rate, v.negatives)
+        }),
+    )?;
     bar.finish_and_clear();
     let meta = v.metadata();
     crate::nn::weights::save(out, &mut v, meta).with_context(|| format!("saving {}", out.display()))?;

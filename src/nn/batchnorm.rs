@@ -39,12 +39,11 @@ pub struct BatchNormCache<F> {
 impl<F: Scalar> BatchNorm<F> {
     /// γ = 1, β = 0 (the identity on a standardised input); running mean 0, variance 1.
     pub fn new(channels: usize) -> Self {
-        let frozen = |v: Array1<F>| Param { trainable: false, ..Param::new(v) };
         Self {
             gamma: Param::new(Array1::ones(channels)),
             beta: Param::new(Array1::zeros(channels)),
-            running_mean: frozen(Array1::zeros(channels)),
-            running_var: frozen(Array1::ones(channels)),
+            running_mean: Param::frozen(Array1::zeros(channels)),
+            running_var: Param::frozen(Array1::ones(channels)),
             momentum: 0.1,
             eps: 1e-5,
         }

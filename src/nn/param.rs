@@ -19,6 +19,12 @@ impl<F: Scalar, D: Dimension> Param<F, D> {
         Self { value, grad, trainable: true }
     }
 
+    /// A parameter that is saved and loaded but never trained (running statistics, fixed
+    /// input standardisation).
+    pub fn frozen(value: Array<F, D>) -> Self {
+        Self { trainable: false, ..Self::new(value) }
+    }
+
     /// Hands this parameter to a visitor under `prefix.name`.
     pub fn visit(&mut self, prefix: &str, name: &str, f: &mut dyn FnMut(&str, ParamMut<'_, F>)) {
         let full = join(prefix, name);

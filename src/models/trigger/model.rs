@@ -150,18 +150,14 @@ pub struct TriggerCache<F: Scalar> {
     steps: usize,
 }
 
-fn frozen<F: Scalar>(v: Array1<F>) -> Param<F, Ix1> {
-    Param { trainable: false, ..Param::new(v) }
-}
-
 impl<F: Scalar> TriggerNet<F> {
     pub fn new(cfg: TriggerConfig, seed: u64) -> Result<Self, ModelError> {
         cfg.validate()?;
         let mut rng = seeded_rng(seed);
         let drops = (0..4).map(|i| Dropout::new(cfg.dropout, seed.wrapping_add(101 + i))).collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            feat_mean: frozen(Array1::zeros(cfg.n_mels)),
-            feat_scale: frozen(Array1::ones(cfg.n_mels)),
+            feat_mean: Param::frozen(Array1::zeros(cfg.n_mels)),
+            feat_scale: Param::frozen(Array1::ones(cfg.n_mels)),
             conv: Conv1d::new(cfg.n_mels, cfg.filters, cfg.kernel, cfg.stride, &mut rng)?,
             bn0: BatchNorm::new(cfg.filters),
             gru1: Recurrent::new(Gru::new(cfg.filters, cfg.units, &mut rng)),

@@ -269,6 +269,16 @@ pub fn hard_negative_weights(net: &TriggerNet<f32>, inputs: &[Array2<f32>], thre
     Ok(w)
 }
 
+/// Runs `work(index, replica)` for every replica, each on its own thread, and returns the
+/// results in replica order (a thread that panicked gives an error).
+pub fn on_replicas<M: Send, R: Send>(replicas: &mut [M], work: impl Fn(usize, &mut M) -> Result<R, ModelError> + Sync) -> Vec<Result<R, ModelError>> {
+    std::thread::scope(|s| {
+        let work = &work;
+        let handles: Vec<_> = replicas.iter_mut().enumerate().map(|(t, r)| s.spawn(move || work(t, r))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a training thread panicked".into())))).collect()
+    })
+}
+
 /// The seed of example `i` of `epoch` in a run seeded `seed`.
 pub fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32 | i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
@@ -407,26 +417,16 @@ pub fn train_on(
                 copy_values(&mut net, r);
                 r.zero_grad();
             }
-            let results: Vec<Result<(f64, usize), ModelError>> = std::thread::scope(|s| {
-                let handles: Vec<_> = replicas
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(t, r)| {
-                        let bank = train_bank;
-                        s.spawn(move || -> Result<(f64, usize), ModelError> {
-                            let a = lo + t * per;
-                            let b = (a + per).min(lo + n);
-                            if b < a + 2 {
-                                return Ok((0.0, 0));
-                            }
-                            let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
-                            let batch = make_batch(bank, &cfg.example, &cfg.model, &seeds, cfg.augment)?;
-                            let loss = r.train_batch(batch.x.view(), batch.y.view())?;
-                            Ok((loss, b - a))
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a training thread panicked".into())))).collect()
+            let results = on_replicas(&mut replicas, |t, r| {
+                let a = lo + t * per;
+                let b = (a + per).min(lo + n);
+                if b < a + 2 {
+                    return Ok((0.0, 0));
+                }
+                let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
+                let batch = make_batch(train_bank, &cfg.example, &cfg.model, &seeds, cfg.augment)?;
+                let loss = r.train_batch(batch.x.view(), batch.y.view())?;
+                Ok((loss, b - a))
             });
             net.zero_grad();
             let mut used = Vec::new();

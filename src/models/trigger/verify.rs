@@ -205,10 +205,9 @@ impl<F: Scalar> Verifier<F> {
     pub fn new(cfg: VerifierConfig, seed: u64) -> Result<Self, ModelError> {
         cfg.validate()?;
         let mut rng = seeded_rng(seed);
-        let frozen = |v: Array1<F>| Param { trainable: false, ..Param::new(v) };
         Ok(Self {
-            feat_mean: frozen(Array1::zeros(cfg.n_mels)),
-            feat_scale: frozen(Array1::ones(cfg.n_mels)),
+            feat_mean: Param::frozen(Array1::zeros(cfg.n_mels)),
+            feat_scale: Param::frozen(Array1::ones(cfg.n_mels)),
             conv: Conv1d::new(cfg.n_mels, cfg.filters, cfg.kernel, cfg.stride, &mut rng)?,
             gru: Bidirectional::new(Gru::new(cfg.filters, cfg.units, &mut rng), Gru::new(cfg.filters, cfg.units, &mut rng)),
             out: Dense::new(2 * cfg.units, 1, &mut rng),

@@ -16,7 +16,7 @@ use rand::Rng;
 
 use super::data::{self, Bank, Example};
 use super::detect::{EARLY, LATE};
-use super::train::{Event, TrainConfig, example_seed};
+use super::train::{Event, TrainConfig, example_seed, on_replicas};
 use super::verify::{Verifier, VerifierConfig, window};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::pcen::{PcenConfig, pcen};
@@ -172,24 +172,15 @@ pub fn train_verifier(
                 copy_values(&mut v, r);
                 r.zero_grad();
             }
-            let results: Vec<Result<(f64, usize), ModelError>> = std::thread::scope(|s| {
-                let handles: Vec<_> = replicas
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(t, r)| {
-                        s.spawn(move || -> Result<(f64, usize), ModelError> {
-                            let a = (lo + t * per).min(lo + n);
-                            let b = (a + per).min(lo + n);
-                            let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
-                            let (x, y) = make_windows(train_bank, cfg, vcfg, &seeds)?;
-                            if y.is_empty() {
-                                return Ok((0.0, 0));
-                            }
-                            Ok((r.train_batch(x.view(), y.view())?, y.len()))
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a training thread panicked".into())))).collect()
+            let results = on_replicas(&mut replicas, |t, r| {
+                let a = (lo + t * per).min(lo + n);
+                let b = (a + per).min(lo + n);
+                let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
+                let (x, y) = make_windows(train_bank, cfg, vcfg, &seeds)?;
+                if y.is_empty() {
+                    return Ok((0.0, 0));
+                }
+                Ok((r.train_batch(x.view(), y.view())?, y.len()))
             });
             v.zero_grad();
             let (mut step_loss, mut step_n, mut shards) = (0.0, 0, 0);
