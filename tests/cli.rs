@@ -96,3 +96,19 @@ fn trigger_own_voice_folder_without_sound() {
     assert_clear_error(&empty.each_ref().map(String::as_str), "no recording with sound");
     assert!(!out.exists());
 }
+
+/// The verifier's training refuses the detector's own options at once, and its use refuses
+/// a threshold that is no probability and a weights file that is not one.
+#[test]
+fn trigger_verifier_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.safetensors");
+    let out = out.to_str().unwrap();
+    assert_clear_error(&["trigger", "train", "--verifier", "--small", "--out", out], "are the detector's");
+    assert!(!std::path::Path::new(out).exists());
+    let wav = "src/models/trigger/testdata/activate_en-us.wav";
+    assert_clear_error(&["trigger", "detect", wav, "--verify", "--verifier-threshold", "2"], "probability in 0..=1");
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not weights").unwrap();
+    assert_clear_error(&["trigger", "detect", wav, "--verifier", junk.to_str().unwrap()], "junk.safetensors");
+}

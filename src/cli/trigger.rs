@@ -342,6 +342,11 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 return samples(&cfg, &dir);
             }
             if verifier {
+                let detector_only = mine || spec_augment || vtlp || small || label_delay != 0.0 || features != Features::Pcen;
+                anyhow::ensure!(
+                    !detector_only,
+                    "--verifier trains on windows of PCEN frames; --mine, --spec-augment, --vtlp, --small, --features and --label-delay are the detector's"
+                );
                 return train_verifier(&cfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(trigger::VERIFIER_NAME)), stop_after);
             }
             train(&cfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(SHIPPED_NAME)), stop_after)
