@@ -159,6 +159,10 @@ pub enum Action {
         /// (default --out assets/trigger-verifier.safetensors)
         #[arg(long)]
         verifier: bool,
+        /// Fraction of activations dropped at each Dropout in training (default: the
+        /// model's own, 0.2 for the detector and 0 for the verifier)
+        #[arg(long)]
+        dropout: Option<f64>,
     },
     /// Print detection times in a WAV/FLAC file; optionally write it with chimes mixed in.
     Detect {
@@ -314,9 +318,13 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             out,
             stop_after,
             verifier,
+            dropout,
         } => {
             let cfg = TrainConfig {
-                model: TriggerConfig { pcen: features == Features::Pcen, ..if small { TriggerConfig::small() } else { TriggerConfig::course() } },
+                model: {
+                    let base = if small { TriggerConfig::small() } else { TriggerConfig::course() };
+                    TriggerConfig { pcen: features == Features::Pcen, dropout: dropout.unwrap_or(base.dropout), ..base }
+                },
                 word,
                 seed,
                 epochs,
@@ -342,12 +350,15 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 return samples(&cfg, &dir);
             }
             if verifier {
-                let detector_only = mine || spec_augment || vtlp || small || label_delay != 0.0 || features != Features::Pcen;
+                let detector_only = mine || small || label_delay != 0.0 || features != Features::Pcen;
                 anyhow::ensure!(
                     !detector_only,
-                    "--verifier trains on windows of PCEN frames; --mine, --spec-augment, --vtlp, --small, --features and --label-delay are the detector's"
+                    "--verifier trains on windows of PCEN frames; --mine, --small, --features and --label-delay are the detector's"
                 );
-                return train_verifier(&cfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(trigger::VERIFIER_NAME)), stop_after);
+                let defaults = VerifierConfig::default();
+                let vcfg = VerifierConfig { dropout: dropout.unwrap_or(defaults.dropout), ..defaults };
+                vcfg.validate()?;
+                return train_verifier(&cfg, &vcfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(trigger::VERIFIER_NAME)), stop_after);
             }
             train(&cfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(SHIPPED_NAME)), stop_after)
         }
@@ -560,7 +571,7 @@ fn show_training<'a, V>(
     }
 }
 
-fn train_verifier(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
+fn train_verifier(cfg: &TrainConfig, vcfg: &VerifierConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
     let ckpt = out.with_extension("ckpt.safetensors");
     let stage_bar = progress::bar(0);
     let (train_bank, val_bank) = ttrain::banks(cfg, &|what: &str, d: usize, t: usize| {
@@ -572,7 +583,7 @@ fn train_verifier(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> a
     let start = std::time::Instant::now();
     let (mut v, val) = verify_train::train_verifier(
         cfg,
-        &VerifierConfig::default(),
+        vcfg,
         &train_bank,
         &val_bank,
         Some(&ckpt),

@@ -8,25 +8,26 @@
 //!
 //! window x: [B, W, M] PCEN frames (W = before + after, M mel bands)
 //! -> per-band standardisation (fixed statistics measured on training windows)
-//! -> Conv1D (F filters, kernel k, stride s) -> ReLU: [B, W', F], W' = (W - k)/s + 1
+//! -> Conv1D (F filters, kernel k, stride s) -> ReLU -> Dropout: [B, W', F], W' = (W - k)/s + 1
 //! -> bidirectional GRU(H), time-major [W', B, 2H]
-//! -> [forward state at the last step ; backward state at the first]: [B, 2H]
+//! -> [forward state at the last step ; backward state at the first] -> Dropout: [B, 2H]
 //! -> Dense(1): one logit per window, sigmoid for the probability that it holds the word.
 
 use std::collections::HashMap;
 
-use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, s};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, Ix2, Ix3, s};
 
 use crate::dsp::pcen::{Pcen, PcenConfig};
 use crate::models::ModelError;
 use crate::nn::activation::sigmoid;
 use crate::nn::conv1d::Conv1dCache;
 use crate::nn::dense::DenseCache;
+use crate::nn::dropout::DropoutCache;
 use crate::nn::loss::sigmoid_binary_cross_entropy;
 use crate::nn::param::join;
 use crate::nn::recurrent::{BiCache, SeqInput};
 use crate::nn::weights::Weights;
-use crate::nn::{Bidirectional, Conv1d, Dense, Gru, Module, Param, ParamMut, Scalar, seeded_rng};
+use crate::nn::{Bidirectional, Conv1d, Dense, Dropout, Gru, Module, Param, ParamMut, Scalar, seeded_rng};
 
 pub const KIND: &str = "trigger-verifier";
 
@@ -42,6 +43,8 @@ pub struct VerifierConfig {
     pub before: usize,
     /// Frames after it that the verifier waits for: the latency it adds, 10 ms each.
     pub after: usize,
+    /// Fraction of activations dropped at each Dropout during training.
+    pub dropout: f64,
 }
 
 impl Default for VerifierConfig {
@@ -49,7 +52,7 @@ impl Default for VerifierConfig {
     /// detector answers 62 ms after the word's end at the median, so the verifier still
     /// chimes well inside the 300-ms goal).
     fn default() -> Self {
-        Self { n_mels: 40, filters: 128, kernel: 5, stride: 2, units: 128, before: 120, after: 16 }
+        Self { n_mels: 40, filters: 128, kernel: 5, stride: 2, units: 128, before: 120, after: 16, dropout: 0.0 }
     }
 }
 
@@ -64,6 +67,7 @@ impl VerifierConfig {
             || out(self.before, 1, 1000)
             || self.after > 100
             || self.frames() < self.kernel
+            || !(0.0..1.0).contains(&self.dropout)
         {
             return Err(ModelError::Invalid(format!("verifier sizes out of range: {self:?}")));
         }
@@ -90,6 +94,7 @@ impl VerifierConfig {
             ("units".into(), self.units.to_string()),
             ("before".into(), self.before.to_string()),
             ("after".into(), self.after.to_string()),
+            ("dropout".into(), self.dropout.to_string()),
         ])
     }
 }
@@ -188,6 +193,8 @@ pub struct Verifier<F: Scalar> {
     pub conv: Conv1d<F>,
     pub gru: Bidirectional<Gru<F>>,
     pub out: Dense<F>,
+    /// After the convolution and on the summary.
+    drops: [Dropout; 2],
     /// Free-form metadata saved with the weights (word, training figures).
     pub info: HashMap<String, String>,
 }
@@ -196,7 +203,9 @@ pub struct Verifier<F: Scalar> {
 pub struct VerifierCache<F: Scalar> {
     conv: Conv1dCache<F>,
     conv_out: Array3<F>,
+    drop0: DropoutCache<F, Ix3>,
     gru: BiCache<F, Gru<F>>,
+    drop1: DropoutCache<F, Ix2>,
     dense: DenseCache<F>,
     steps: usize,
 }
@@ -211,6 +220,7 @@ impl<F: Scalar> Verifier<F> {
             conv: Conv1d::new(cfg.n_mels, cfg.filters, cfg.kernel, cfg.stride, &mut rng)?,
             gru: Bidirectional::new(Gru::new(cfg.filters, cfg.units, &mut rng), Gru::new(cfg.filters, cfg.units, &mut rng)),
             out: Dense::new(2 * cfg.units, 1, &mut rng),
+            drops: [Dropout::new(cfg.dropout, seed.wrapping_add(101))?, Dropout::new(cfg.dropout, seed.wrapping_add(102))?],
             info: HashMap::new(),
             cfg,
         })
@@ -218,6 +228,14 @@ impl<F: Scalar> Verifier<F> {
 
     pub fn config(&self) -> &VerifierConfig {
         &self.cfg
+    }
+
+    /// Reseeds the dropout masks: each data-parallel worker, at each step, draws its own.
+    pub fn reseed_dropout(&mut self, seed: u64) -> Result<(), ModelError> {
+        for (i, d) in self.drops.iter_mut().enumerate() {
+            *d = Dropout::new(self.cfg.dropout, seed.wrapping_mul(31).wrapping_add(i as u64))?;
+        }
+        Ok(())
     }
 
     /// x: [B, W, M] -> ReLU(conv(standardised x)) time-major [W', B, F] and the conv cache.
@@ -232,28 +250,34 @@ impl<F: Scalar> Verifier<F> {
     }
 
     /// Training forward: x: [B, W, M] -> logits [B, 1] and the cache.
-    pub fn forward_train(&self, x: ArrayView3<F>) -> Result<(Array2<F>, VerifierCache<F>), ModelError> {
-        let (conv_out, conv) = self.front(x)?;
+    pub fn forward_train(&mut self, x: ArrayView3<F>) -> Result<(Array2<F>, VerifierCache<F>), ModelError> {
+        let (conv_out, conv) = self.front(x)?; // (1)
         let steps = conv_out.dim().0;
-        let (h, gru) = self.gru.forward(SeqInput::Dense(conv_out.view()), None)?;
-        let summary = ends(h.view(), self.cfg.units);
-        let (z, dense) = self.out.forward(summary.view());
-        Ok((z, VerifierCache { conv, conv_out, gru, dense, steps }))
+        let (dropped, drop0) = self.drops[0].forward_train(conv_out.view()); // (2)
+        let (h, gru) = self.gru.forward(SeqInput::Dense(dropped.view()), None)?; // (3)
+        let summary = ends(h.view(), self.cfg.units); // (4)
+        let (summary, drop1) = self.drops[1].forward_train(summary.view()); // (5)
+        let (z, dense) = self.out.forward(summary.view()); // (6)
+        Ok((z, VerifierCache { conv, conv_out, drop0, gru, drop1, dense, steps }))
     }
 
     /// dlogits: [B, 1] -> adds every parameter's gradient.
     pub fn backward(&mut self, cache: &VerifierCache<F>, dlogits: ArrayView2<F>) -> Result<(), ModelError> {
         let units = self.cfg.units;
-        // inverts z = out(summary)
+        // inverts (6) z = out(summary)
         let dsummary = self.out.backward(&cache.dense, dlogits);
-        // inverts summary = [h_fwd[T'-1] ; h_bwd[0]]: every other step's output gets nothing
+        // inverts (5), the summary's dropout
+        let dsummary = self.drops[1].backward(&cache.drop1, dsummary.view())?;
+        // inverts (4) summary = [h_fwd[T'-1] ; h_bwd[0]]: every other step's output gets nothing
         let batch = dsummary.nrows();
         let mut dh = Array3::zeros((cache.steps, batch, 2 * units));
         dh.slice_mut(s![cache.steps - 1, .., ..units]).assign(&dsummary.slice(s![.., ..units]));
         dh.slice_mut(s![0, .., units..]).assign(&dsummary.slice(s![.., units..]));
-        // inverts h = gru(conv_out)
-        let dconv_out = self.gru.backward(&cache.gru, dh.view()).ok_or_else(|| ModelError::Invalid("GRU gave no input gradient".into()))?;
-        // inverts conv_out = relu(conv(x̂)) and the time-major transpose
+        // inverts (3) h = gru(dropped)
+        let ddropped = self.gru.backward(&cache.gru, dh.view()).ok_or_else(|| ModelError::Invalid("GRU gave no input gradient".into()))?;
+        // inverts (2), the convolution's dropout
+        let dconv_out = self.drops[0].backward(&cache.drop0, ddropped.view())?;
+        // inverts (1) conv_out = relu(conv(x̂)) and the time-major transpose
         let da = ndarray::Zip::from(&dconv_out).and(&cache.conv_out).map_collect(|&g, &y| if y > F::zero() { g } else { F::zero() });
         let da = da.permuted_axes([1, 0, 2]).as_standard_layout().into_owned();
         self.conv.backward(&cache.conv, da.view())?;
@@ -294,6 +318,8 @@ impl<F: Scalar> Verifier<F> {
             units: w.meta_parse("units")?,
             before: w.meta_parse("before")?,
             after: w.meta_parse("after")?,
+            // verifiers saved before dropout was a setting trained without it
+            dropout: if w.meta("dropout").is_ok() { w.meta_parse("dropout")? } else { 0.0 },
         };
         let mut v = Self::new(cfg, 0)?;
         w.load_into_except(&mut v, extra_prefixes)?;
@@ -330,7 +356,7 @@ mod tests {
     use crate::nn::scalar::randn;
 
     fn tiny() -> VerifierConfig {
-        VerifierConfig { n_mels: 3, filters: 4, kernel: 3, stride: 2, units: 3, before: 6, after: 3 }
+        VerifierConfig { n_mels: 3, filters: 4, kernel: 3, stride: 2, units: 3, before: 6, after: 3, dropout: 0.0 }
     }
 
     /// Backward (conv, ReLU, both GRU directions, the two end states, dense) against
@@ -356,6 +382,29 @@ mod tests {
         }
     }
 
+    /// The same with dropout at 0.5, its masks redrawn from one seed before every forward
+    /// pass so the differences see the masks the backward pass inverts; and two seeds draw
+    /// different masks, so the loss tells them apart.
+    #[test]
+    fn gradcheck_with_dropout() {
+        let mut v = Verifier::<f64>::new(VerifierConfig { dropout: 0.5, ..tiny() }, 4).unwrap();
+        let mut rng = seeded_rng(6);
+        v.conv.b.value = randn(4, 0.3, &mut rng);
+        let x: Array3<f64> = randn((3, 9, 3), 1.0, &mut rng);
+        let y = ndarray::array![1.0, 0.0, 1.0];
+        let report = check_params(&mut v, |n| {
+            n.zero_grad();
+            n.reseed_dropout(9).unwrap();
+            n.train_batch(x.view(), y.view()).unwrap()
+        });
+        assert!(report.max_rel_error < 1e-5, "{report:?}");
+        let loss = |n: &mut Verifier<f64>, seed| {
+            n.reseed_dropout(seed).unwrap();
+            n.train_batch(x.view(), y.view()).unwrap()
+        };
+        assert_ne!(loss(&mut v, 9), loss(&mut v, 10));
+    }
+
     /// Frames 0..5 of a 1-band recording valued 1..=5; before 3 and after 2 around frame 1
     /// read frames -1..=3: a zero, then 1, 2, 3, 4. Around frame 4: frames 2..=6, so 3, 4,
     /// 5 and two zeros past the end.
@@ -370,6 +419,7 @@ mod tests {
     #[test]
     fn bad_sizes_and_windows_are_errors() {
         assert!(Verifier::<f32>::new(VerifierConfig { before: 1, after: 0, ..tiny() }, 0).is_err());
+        assert!(Verifier::<f32>::new(VerifierConfig { dropout: 1.0, ..tiny() }, 0).is_err());
         let v = Verifier::<f32>::new(tiny(), 0).unwrap();
         assert!(v.predict(Array3::zeros((1, 8, 3)).view()).is_err());
         assert!(v.predict(Array3::zeros((1, 9, 2)).view()).is_err());

@@ -16,11 +16,11 @@ use rand::Rng;
 
 use super::data::{self, Bank, Example};
 use super::detect::{EARLY, LATE};
-use super::train::{Event, TrainConfig, example_seed, on_replicas};
+use super::train::{Augment, Event, TrainConfig, example_seed, on_replicas};
 use super::verify::{Verifier, VerifierConfig, window};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::pcen::{PcenConfig, pcen};
-use crate::dsp::spectrogram::spectrogram;
+use crate::dsp::spectrogram::{mel_centres, spectrogram};
 use crate::models::ModelError;
 use crate::nn::optim::{Adam, Optimizer, clip_by_global_norm};
 use crate::nn::param::{add_grads, copy_values};
@@ -47,10 +47,18 @@ pub fn verifier_frames(samples: &[f32], spec: &SpectrogramConfig) -> Result<Arra
     Ok(pcen(sg.view(), &PcenConfig::default()))
 }
 
-/// One example's windows and labels (see the module doc), drawn from `seed`.
-pub fn example_windows(ex: &Example, cfg: &VerifierConfig, seed: u64) -> Result<Vec<(Array2<f32>, f32)>, ModelError> {
+/// One example's windows and labels (see the module doc), drawn from `seed`; `augment`
+/// warps and masks the log-mel frames (as the detector's training does) before PCEN.
+pub fn example_windows(ex: &Example, cfg: &VerifierConfig, seed: u64, augment: Augment) -> Result<Vec<(Array2<f32>, f32)>, ModelError> {
     let spec = SpectrogramConfig::default();
-    let frames = verifier_frames(&ex.samples, &spec)?;
+    let mut sg = spectrogram(&ex.samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    if augment.vtlp {
+        data::vtlp(&mut sg, &mel_centres(&spec), data::vtlp_alpha(seed));
+    }
+    if augment.spec_augment {
+        data::spec_augment(&mut sg, seed);
+    }
+    let frames = pcen(sg.view(), &PcenConfig::default());
     if frames.nrows() == 0 {
         return Ok(Vec::new());
     }
@@ -75,11 +83,11 @@ pub fn example_windows(ex: &Example, cfg: &VerifierConfig, seed: u64) -> Result<
 }
 
 /// Windows [N, W, M] and labels [N] from the examples of `seeds`.
-pub fn make_windows(bank: &Bank, cfg: &TrainConfig, vcfg: &VerifierConfig, seeds: &[u64]) -> Result<(Array3<f32>, Array1<f32>), ModelError> {
+pub fn make_windows(bank: &Bank, cfg: &TrainConfig, vcfg: &VerifierConfig, seeds: &[u64], augment: Augment) -> Result<(Array3<f32>, Array1<f32>), ModelError> {
     let mut xs = Vec::new();
     let mut ys = Vec::new();
     for &s in seeds {
-        for (w, y) in example_windows(&data::make_example(bank, &cfg.example, s), vcfg, s)? {
+        for (w, y) in example_windows(&data::make_example(bank, &cfg.example, s), vcfg, s, augment)? {
             xs.push(w);
             ys.push(y);
         }
@@ -137,7 +145,7 @@ pub fn train_verifier(
     cfg.validate()?;
     let mut v = Verifier::<f32>::new(vcfg.clone(), cfg.seed)?;
     let stats_seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
-    let (sx, _) = make_windows(train_bank, cfg, vcfg, &stats_seeds)?;
+    let (sx, _) = make_windows(train_bank, cfg, vcfg, &stats_seeds, Augment::default())?;
     let flat = sx.view().into_shape_with_order((sx.len() / vcfg.n_mels, vcfg.n_mels)).map_err(|e| ModelError::Invalid(e.to_string()))?;
     v.feat_mean.value = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no training windows".into()))?;
     v.feat_scale.value = flat.std_axis(Axis(0), 0.0).mapv(|s| 1.0 / s.max(1e-3));
@@ -155,7 +163,7 @@ pub fn train_verifier(
         first_epoch = crate::nn::weights::restore_checkpoint(&w, &mut opt)?;
     }
     let val_seeds: Vec<u64> = (0..cfg.val_examples).map(|i| example_seed(cfg.seed ^ 0x7A1, 0, i)).collect();
-    let (vx, vy) = make_windows(val_bank, cfg, vcfg, &val_seeds)?;
+    let (vx, vy) = make_windows(val_bank, cfg, vcfg, &val_seeds, Augment::default())?;
     let threads = cfg.threads.min(cfg.batch).max(1);
     let mut replicas: Vec<Verifier<f32>> = vec![v.clone(); threads];
     let steps_per_epoch = cfg.examples.div_ceil(cfg.batch);
@@ -176,7 +184,9 @@ pub fn train_verifier(
                 let a = (lo + t * per).min(lo + n);
                 let b = (a + per).min(lo + n);
                 let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
-                let (x, y) = make_windows(train_bank, cfg, vcfg, &seeds)?;
+                // drawn from (epoch, step, worker) so a resumed run drops what an unbroken one would
+                r.reseed_dropout(example_seed(cfg.seed ^ 0xD809, epoch, lo + t))?;
+                let (x, y) = make_windows(train_bank, cfg, vcfg, &seeds, cfg.augment)?;
                 if y.is_empty() {
                     return Ok((0.0, 0));
                 }
@@ -241,28 +251,34 @@ mod tests {
     }
 
     /// A 3-s example with a positive ending at 1 s and a negative ending at 2 s gives one
-    /// window labelled 1, one labelled 0 and at most one random one (0), each W x M.
+    /// window labelled 1, one labelled 0 and at most one random one (0), each W x M. Warping
+    /// and masking change the frames, not the windows' places or labels.
     #[test]
     fn example_windows_label_words() {
-        let ex = Example { samples: vec![0.01; 48_000], ends: vec![16_000], negatives: vec![(24_000, 32_000, 0)] };
+        let samples = (0..48_000).map(|i| (i as f32 * 0.05).sin() * 0.1 + (i as f32 * 0.31).sin() * 0.05).collect();
+        let ex = Example { samples, ends: vec![16_000], negatives: vec![(24_000, 32_000, 0)] };
         let cfg = VerifierConfig { n_mels: 40, before: 30, after: 4, ..VerifierConfig::default() };
-        let w = example_windows(&ex, &cfg, 3).unwrap();
+        let w = example_windows(&ex, &cfg, 3, Augment::default()).unwrap();
         assert!((2..=3).contains(&w.len()));
         assert_eq!((w[0].1, w[1].1), (1.0, 0.0));
         assert!(w[2..].iter().all(|(_, y)| *y == 0.0));
         assert!(w.iter().all(|(x, _)| x.dim() == (34, 40)));
+        let warped = example_windows(&ex, &cfg, 3, Augment { vtlp: true, spec_augment: true }).unwrap();
+        assert_eq!(warped.iter().map(|(_, y)| *y).collect::<Vec<_>>(), w.iter().map(|(_, y)| *y).collect::<Vec<_>>());
+        assert!(warped.iter().zip(&w).all(|((a, _), (b, _))| (a - b).mapv(f32::abs).sum() > 1e-3));
     }
 
     /// Positives a rising chirp, negatives a steady hum: a few steps of training on a tiny
-    /// verifier give finite figures, and stopping after epoch 1 then resuming from the
-    /// checkpoint ends with the weights of a run that never stopped.
+    /// verifier with dropout give finite figures, and stopping after epoch 1 then resuming
+    /// from the checkpoint ends with the weights of a run that never stopped (the same
+    /// masks included).
     #[test]
     fn trains_and_resumes_as_uninterrupted() {
         let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
         let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
         let bank = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] };
         let cfg = TrainConfig { epochs: 2, examples: 4, batch: 2, val_examples: 2, example: ExampleSpec { seconds: 2.0, ..Default::default() }, ..TrainConfig::default() };
-        let vcfg = VerifierConfig { filters: 4, units: 3, before: 40, after: 4, ..VerifierConfig::default() };
+        let vcfg = VerifierConfig { filters: 4, units: 3, before: 40, after: 4, dropout: 0.3, ..VerifierConfig::default() };
         let (mut straight, val) = train_verifier(&cfg, &vcfg, &bank, &bank, None, &mut |_| ControlFlow::Continue(())).unwrap();
         assert!(val.is_some_and(|v| v.loss.is_finite()));
         let dir = tempfile::tempdir().unwrap();
