@@ -108,7 +108,28 @@ fn trigger_verifier_bad_options() {
     assert!(!std::path::Path::new(out).exists());
     let wav = "src/models/trigger/testdata/activate_en-us.wav";
     assert_clear_error(&["trigger", "detect", wav, "--verify", "--verifier-threshold", "2"], "probability in 0..=1");
+    // the second look is on without --verify, so its threshold is checked all the same
+    assert_clear_error(&["trigger", "detect", wav, "--verifier-threshold", "2"], "probability in 0..=1");
+    assert_clear_error(&["trigger", "detect", wav, "--verify", "--no-verify"], "cannot be used with");
     let junk = dir.path().join("junk.safetensors");
     std::fs::write(&junk, b"not weights").unwrap();
     assert_clear_error(&["trigger", "detect", wav, "--verifier", junk.to_str().unwrap()], "junk.safetensors");
+}
+
+/// `detect` gives each detection the shipped verifier's second look unless told not to: on a
+/// held-out voice's "activate" both find the word once, the second look 0.16 s later (its
+/// wait for the rest of the word).
+#[test]
+fn trigger_detect_second_look_by_default() {
+    let wav = "src/models/trigger/testdata/activate_en-us.wav";
+    let detections = |extra: &[&str]| -> Vec<f64> {
+        let out = seqlab(&[&["trigger", "detect", wav, "--json"], extra].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+        last["detections"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect()
+    };
+    let (checked, alone) = (detections(&[]), detections(&["--no-verify"]));
+    assert_eq!((checked.len(), alone.len()), (1, 1), "{checked:?} {alone:?}");
+    assert!((checked[0] - alone[0] - 0.16).abs() < 1e-6, "{checked:?} {alone:?}");
 }

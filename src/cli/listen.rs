@@ -13,7 +13,7 @@ use crate::audio::input::{Microphone, input_devices};
 use crate::audio::listen::{LiveEvent, Listener, TriggerDetector};
 use crate::audio::play::Playback;
 use crate::dsp::SpectrogramConfig;
-use crate::models::trigger::verify::VerifierStream;
+use super::trigger::VerifierArgs;
 use crate::models::trigger::{self, detect::DetectorConfig, run::chime};
 
 /// Prints the input devices, the default first.
@@ -30,7 +30,7 @@ pub fn devices() -> anyhow::Result<()> {
 
 /// Listens until `seconds` have passed (or forever), printing each detection and playing
 /// the chime. With `json`, one JSON object per detection and a summary as the last line.
-pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, verifier: Option<VerifierStream>, seconds: Option<f64>, json: bool) -> anyhow::Result<()> {
+pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, verify: &VerifierArgs, seconds: Option<f64>, json: bool) -> anyhow::Result<()> {
     if let Some(s) = seconds {
         anyhow::ensure!(s.is_finite() && s > 0.0, "--seconds must be a positive number, got {s}");
     }
@@ -39,10 +39,12 @@ pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, v
     let net = trigger::load_model(model).context("loading the trigger-word model")?;
     let word = net.info.get("word").cloned().unwrap_or_else(|| "the trigger word".into());
     let sensitivity = Arc::new(AtomicU32::new(det.sensitivity.to_bits()));
+    let verifier = verify.stream(&net)?;
+    let look = if verifier.is_some() { "with a second look" } else { "detector alone" };
     let detector = TriggerDetector::new(&net, det, verifier, sensitivity)?;
     let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector)?;
     if !json {
-        eprintln!("listening on {} ({} Hz); say \"{word}\"{}", mic.device_name, mic.sample_rate, seconds.map_or(" (Ctrl-C to stop)".into(), |s| format!(" ({s} s)")));
+        eprintln!("listening on {} ({} Hz), {look}; say \"{word}\"{}", mic.device_name, mic.sample_rate, seconds.map_or(" (Ctrl-C to stop)".into(), |s| format!(" ({s} s)")));
     }
     let chime_samples = chime(44_100);
     let mut playing: Option<Playback> = None;

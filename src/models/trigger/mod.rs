@@ -40,6 +40,19 @@ pub fn load_verifier(path: Option<&Path>) -> Result<verify::Verifier<f32>, Model
     verify::Verifier::from_weights(&Weights::read_or_shipped(path, VERIFIER_NAME, SHIPPED_VERIFIER)?, &["adam."])
 }
 
+/// Whether `v` was trained for the word `net` listens for: a verifier knows one word, and
+/// behind a detector for another it would turn every detection down.
+pub fn verifier_fits(net: &TriggerNet<f32>, v: &verify::Verifier<f32>) -> bool {
+    v.info.get("word") == net.info.get("word")
+}
+
+/// The second look that runs unless the user turns it off: the shipped verifier when it
+/// fits `net`'s word, else none (custom words have no verifier unless one is trained).
+pub fn default_verifier(net: &TriggerNet<f32>) -> Result<Option<verify::Verifier<f32>>, ModelError> {
+    let v = load_verifier(None)?;
+    Ok(verifier_fits(net, &v).then_some(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +112,8 @@ mod tests {
         other.info.insert("word".into(), "hey seqlab".into());
         let err = run::detect_samples(&other, &det, Some(&stream), &a.samples, a.rate).err().unwrap();
         assert!(err.to_string().contains("hey seqlab"), "{err}");
+        // and the default second look is there for "activate" only
+        assert!(default_verifier(&net).unwrap().is_some());
+        assert!(default_verifier(&other).unwrap().is_none());
     }
 }

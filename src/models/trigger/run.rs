@@ -39,11 +39,9 @@ impl Detector {
         if bands != net.config().n_mels || verifier.as_ref().is_some_and(|v| v.verifier().config().n_mels != bands) {
             return Err(ModelError::Invalid(format!("the models' bands do not match the spectrogram's {bands}")));
         }
-        if let Some(v) = &verifier {
+        if let Some(v) = verifier.as_ref().filter(|v| !super::verifier_fits(net, v.verifier())) {
             let (for_word, word) = (v.verifier().info.get("word"), net.info.get("word"));
-            if for_word != word {
-                return Err(ModelError::Invalid(format!("the verifier was trained for {for_word:?} but the detector listens for {word:?}")));
-            }
+            return Err(ModelError::Invalid(format!("the verifier was trained for {for_word:?} but the detector listens for {word:?}")));
         }
         let cascade = Cascade::new(det.clone(), hold_seconds(verifier.as_ref(), &spec_cfg))?;
         Ok(Self { streamer: net.streamer()?, cascade, verifier, det, steps: 0, spec_cfg })
@@ -362,6 +360,9 @@ pub struct EvalReport {
     pub realtime_factor: f64,
     pub audio_seconds: f64,
     pub sensitivity: f32,
+    /// The verifier's threshold when each detection had a second look; None for the
+    /// detector alone.
+    pub verifier_threshold: Option<f32>,
     /// False accepts by what set them off, most first; only when the folder has `contents.tsv`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_accepts_by_cause: Option<Vec<Cause>>,
@@ -444,6 +445,7 @@ pub fn eval_dir(
         realtime_factor: audio_seconds / compute.max(1e-9),
         audio_seconds,
         sensitivity: det.sensitivity,
+        verifier_threshold: verifier.map(VerifierStream::threshold),
         false_accepts_by_cause: contents.map(|_| {
             let mut v: Vec<Cause> = causes.into_iter().map(|(cause, count)| Cause { cause, count }).collect();
             v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));

@@ -148,6 +148,10 @@ impl VerifierStream {
         &self.verifier
     }
 
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
     pub fn reset(&mut self) {
         self.pcen.reset();
         self.ring.fill(0.0);
