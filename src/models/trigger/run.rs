@@ -40,8 +40,9 @@ impl Detector {
             return Err(ModelError::Invalid(format!("the models' bands do not match the spectrogram's {bands}")));
         }
         if let Some(v) = verifier.as_ref().filter(|v| !super::verifier_fits(net, v.verifier())) {
-            let (for_word, word) = (v.verifier().info.get("word"), net.info.get("word"));
-            return Err(ModelError::Invalid(format!("the verifier was trained for {for_word:?} but the detector listens for {word:?}")));
+            let name = |w: Option<&String>| w.map_or_else(|| "no word".to_string(), |w| format!("\"{w}\""));
+            let (for_word, word) = (name(v.verifier().info.get("word")), name(net.info.get("word")));
+            return Err(ModelError::Invalid(format!("the verifier was trained for {for_word} but the detector listens for {word}")));
         }
         let cascade = Cascade::new(det.clone(), hold_seconds(verifier.as_ref(), &spec_cfg))?;
         Ok(Self { streamer: net.streamer()?, cascade, verifier, det, steps: 0, spec_cfg })
