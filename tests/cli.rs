@@ -82,7 +82,8 @@ fn shipped_dinos_sample_and_bench_json() {
 }
 
 /// A folder of one's own recordings is checked before any voice is synthesised: an empty
-/// one, or one holding only silence, is a clear error at once.
+/// one, or one holding only silence, is a clear error at once. A checkpoint left beside
+/// --out is announced first, since the run would pick up from it.
 #[test]
 fn trigger_own_voice_folder_without_sound() {
     let dir = tempfile::tempdir().unwrap();
@@ -95,6 +96,9 @@ fn trigger_own_voice_folder_without_sound() {
     seqlab::dsp::write_wav(&own.join("take-1.wav"), &[0.0; 16_000], 16_000).unwrap();
     assert_clear_error(&empty.each_ref().map(String::as_str), "no recording with sound");
     assert!(!out.exists());
+    std::fs::write(dir.path().join("m.ckpt.safetensors"), b"left over").unwrap();
+    let stderr = String::from_utf8_lossy(&seqlab(&empty.each_ref().map(String::as_str)).stderr).into_owned();
+    assert!(stderr.contains("resuming from") && stderr.contains("m.ckpt.safetensors"), "{stderr}");
 }
 
 /// The verifier's training refuses the detector's own options at once, and its use refuses

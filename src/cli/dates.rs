@@ -164,9 +164,7 @@ fn train(cfg: &TrainConfig, out: PathBuf) -> anyhow::Result<()> {
     cfg.validate()?;
     let mut model = Nmt::<f32>::new(cfg.model, cfg.seed)?;
     let checkpoint = super::dinos::checkpoint_path(&out);
-    if checkpoint.exists() {
-        eprintln!("resuming from {} (delete it to start over)", checkpoint.display());
-    }
+    super::announce_resume(&checkpoint);
     println!(
         "training on {} epochs x {} fresh {} dates (batch {}), validating on {}",
         cfg.epochs, cfg.epoch_size, cfg.style, cfg.batch, cfg.val_size

@@ -101,9 +101,7 @@ fn train(data: Option<PathBuf>, cfg: &TrainConfig, out: PathBuf) -> anyhow::Resu
     let split = load_split(data, cfg.seed)?;
     let mut model = CharLm::new(dinos::TASK, split.vocab(), cfg.model, cfg.seed)?;
     let checkpoint = checkpoint_path(&out);
-    if checkpoint.exists() {
-        eprintln!("resuming from {} (delete it to start over)", checkpoint.display());
-    }
+    super::announce_resume(&checkpoint);
     println!(
         "training a {} (hidden {}, {} layer(s)) on {} names, {} held out; vocabulary {}",
         cfg.model.cell,

@@ -217,9 +217,7 @@ fn train(data_dir: &Path, cfg: &TrainConfig, out: &Path) -> anyhow::Result<()> {
     let corpus = load_corpus(data_dir, cfg.val_every)?;
     let mut model = JazzLstm::<f32>::new(cfg.model, cfg.seed)?;
     let checkpoint = super::dinos::checkpoint_path(out);
-    if checkpoint.exists() {
-        eprintln!("resuming from {} (delete it to start over)", checkpoint.display());
-    }
+    super::announce_resume(&checkpoint);
     println!(
         "training an LSTM (H = {}) on {} solos ({} events), validating on {} held-out solos; bigram baseline {:.4} nats/event",
         cfg.model.hidden,

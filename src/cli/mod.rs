@@ -86,6 +86,15 @@ pub fn error_line(e: &anyhow::Error) -> String {
     line
 }
 
+/// Says that training will pick up from the checkpoint at `ckpt`, if there is one: a run
+/// resumes whatever data it is now given (only the model's sizes must match), so the user
+/// should know before the hours start.
+pub(crate) fn announce_resume(ckpt: &std::path::Path) {
+    if ckpt.exists() {
+        eprintln!("resuming from {} (delete it to start over)", ckpt.display());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,9 +83,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             let mut model = CharLm::new(text::TASK, text::vocab_of(&corpus), cfg.model, cfg.seed)?;
             println!("training a {cell} (hidden {hidden}, {layers} layer(s)) on {} characters; vocabulary {}", corpus.chars().count(), model.vocab.describe());
             let checkpoint = checkpoint_path(&out);
-            if checkpoint.exists() {
-                eprintln!("resuming from {} (delete it to start over)", checkpoint.display());
-            }
+            super::announce_resume(&checkpoint);
             let summary = train_with_bar(cfg.iters, |on_event| text::train(&mut model, &corpus, &cfg, Some(&checkpoint), on_event))?;
             model.save(&out, &training_metadata(&summary, &cfg))?;
             std::fs::remove_file(&checkpoint).ok();

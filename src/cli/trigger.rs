@@ -521,6 +521,7 @@ fn samples(cfg: &TrainConfig, dir: &Path) -> anyhow::Result<()> {
 
 fn train(cfg: &TrainConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
     let ckpt = out.with_extension("ckpt.safetensors");
+    super::announce_resume(&ckpt);
     let stage_bar = progress::bar(0);
     let stage = |what: &str, d: usize, t: usize| {
         stage_bar.set_message(format!("synthesising {what}"));
@@ -585,6 +586,7 @@ fn show_training<'a, V>(
 
 fn train_verifier(cfg: &TrainConfig, vcfg: &VerifierConfig, out: &Path, stop_after: Option<usize>) -> anyhow::Result<()> {
     let ckpt = out.with_extension("ckpt.safetensors");
+    super::announce_resume(&ckpt);
     let stage_bar = progress::bar(0);
     let (train_bank, val_bank) = ttrain::banks(cfg, &|what: &str, d: usize, t: usize| {
         stage_bar.set_message(format!("synthesising {what}"));

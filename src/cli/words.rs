@@ -219,9 +219,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             let ckpt = Checkpointing { path: super::dinos::checkpoint_path(&out), every: checkpoint_every };
             let corpus = read_corpus(&corpus, min_count, max_vocab)?;
-            if ckpt.path.exists() {
-                eprintln!("resuming from {} (delete it to start over)", ckpt.path.display());
-            }
+            super::announce_resume(&ckpt.path);
             let trained = train_with_bar(&corpus, &cfg, Some(&ckpt), stop_after)?;
             let part = match trained.resumed_from {
                 Some(e) => format!(" (this run: from the checkpoint after {e} finished epoch(s))"),
