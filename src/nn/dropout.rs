@@ -17,6 +17,14 @@ pub struct Dropout {
     rng: ChaCha8Rng,
 }
 
+/// Reseeds a model's dropouts from one seed, each from its own stream (seed·31 + its
+/// index), so data-parallel workers given different seeds draw different masks.
+pub fn reseed_all(drops: &mut [Dropout], seed: u64) {
+    for (i, d) in drops.iter_mut().enumerate() {
+        d.reseed(seed.wrapping_mul(31).wrapping_add(i as u64));
+    }
+}
+
 /// The mask drawn in training: 0 where dropped, 1/(1 - p) where kept, same shape as x.
 pub struct DropoutCache<F, D: Dimension> {
     mask: Array<F, D>,
@@ -34,6 +42,11 @@ impl Dropout {
 
     pub fn rate(&self) -> f64 {
         self.p
+    }
+
+    /// Restarts the mask generator from `seed`; the rate stays.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = seeded_rng(seed);
     }
 
     /// Training: y = x ⊙ mask, drawing a fresh mask.

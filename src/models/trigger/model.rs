@@ -176,11 +176,8 @@ impl<F: Scalar> TriggerNet<F> {
     }
 
     /// Reseeds the dropout masks (each data-parallel worker draws its own).
-    pub fn reseed_dropout(&mut self, seed: u64) -> Result<(), ModelError> {
-        for (i, d) in self.drops.iter_mut().enumerate() {
-            *d = Dropout::new(self.cfg.dropout, seed.wrapping_mul(31).wrapping_add(i as u64))?;
-        }
-        Ok(())
+    pub fn reseed_dropout(&mut self, seed: u64) {
+        crate::nn::dropout::reseed_all(&mut self.drops, seed);
     }
 
     fn standardise(&self, x: ArrayView3<F>) -> Result<Array3<F>, ModelError> {

@@ -389,9 +389,10 @@ pub fn train_on(
     let mut replicas: Vec<TriggerNet<f32>> = (0..threads)
         .map(|t| {
             let mut r = net.clone();
-            r.reseed_dropout(cfg.seed ^ ((t as u64 + 1) * 7919)).map(|_| r)
+            r.reseed_dropout(cfg.seed ^ ((t as u64 + 1) * 7919));
+            r
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let start = Instant::now();
     let mut examples = 0;
     let mut last_val = None;

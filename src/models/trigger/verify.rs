@@ -235,11 +235,8 @@ impl<F: Scalar> Verifier<F> {
     }
 
     /// Reseeds the dropout masks: each data-parallel worker, at each step, draws its own.
-    pub fn reseed_dropout(&mut self, seed: u64) -> Result<(), ModelError> {
-        for (i, d) in self.drops.iter_mut().enumerate() {
-            *d = Dropout::new(self.cfg.dropout, seed.wrapping_mul(31).wrapping_add(i as u64))?;
-        }
-        Ok(())
+    pub fn reseed_dropout(&mut self, seed: u64) {
+        crate::nn::dropout::reseed_all(&mut self.drops, seed);
     }
 
     /// x: [B, W, M] -> ReLU(conv(standardised x)) time-major [W', B, F] and the conv cache.
@@ -398,12 +395,12 @@ mod tests {
         let y = ndarray::array![1.0, 0.0, 1.0];
         let report = check_params(&mut v, |n| {
             n.zero_grad();
-            n.reseed_dropout(9).unwrap();
+            n.reseed_dropout(9);
             n.train_batch(x.view(), y.view()).unwrap()
         });
         assert!(report.max_rel_error < 1e-5, "{report:?}");
         let loss = |n: &mut Verifier<f64>, seed| {
-            n.reseed_dropout(seed).unwrap();
+            n.reseed_dropout(seed);
             n.train_batch(x.view(), y.view()).unwrap()
         };
         assert_ne!(loss(&mut v, 9), loss(&mut v, 10));

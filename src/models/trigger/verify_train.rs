@@ -43,7 +43,19 @@ pub fn frame_at(t: f64, spec: &SpectrogramConfig) -> usize {
 
 /// PCEN frames [T, M] of a 16-kHz signal: what the verifier reads.
 pub fn verifier_frames(samples: &[f32], spec: &SpectrogramConfig) -> Result<Array2<f32>, ModelError> {
-    let sg = spectrogram(samples, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    augmented_frames(samples, spec, Augment::default(), 0)
+}
+
+/// [`verifier_frames`] with the log-mel frames warped and masked (as the detector's training
+/// does, drawn from `seed`) before PCEN.
+fn augmented_frames(samples: &[f32], spec: &SpectrogramConfig, augment: Augment, seed: u64) -> Result<Array2<f32>, ModelError> {
+    let mut sg = spectrogram(samples, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
+    if augment.vtlp {
+        data::vtlp(&mut sg, &mel_centres(spec), data::vtlp_alpha(seed));
+    }
+    if augment.spec_augment {
+        data::spec_augment(&mut sg, seed);
+    }
     Ok(pcen(sg.view(), &PcenConfig::default()))
 }
 
@@ -51,14 +63,7 @@ pub fn verifier_frames(samples: &[f32], spec: &SpectrogramConfig) -> Result<Arra
 /// warps and masks the log-mel frames (as the detector's training does) before PCEN.
 pub fn example_windows(ex: &Example, cfg: &VerifierConfig, seed: u64, augment: Augment) -> Result<Vec<(Array2<f32>, f32)>, ModelError> {
     let spec = SpectrogramConfig::default();
-    let mut sg = spectrogram(&ex.samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
-    if augment.vtlp {
-        data::vtlp(&mut sg, &mel_centres(&spec), data::vtlp_alpha(seed));
-    }
-    if augment.spec_augment {
-        data::spec_augment(&mut sg, seed);
-    }
-    let frames = pcen(sg.view(), &PcenConfig::default());
+    let frames = augmented_frames(&ex.samples, &spec, augment, seed)?;
     if frames.nrows() == 0 {
         return Ok(Vec::new());
     }
@@ -185,7 +190,7 @@ pub fn train_verifier(
                 let b = (a + per).min(lo + n);
                 let seeds: Vec<u64> = (a..b).map(|i| example_seed(cfg.seed, epoch, i)).collect();
                 // drawn from (epoch, step, worker) so a resumed run drops what an unbroken one would
-                r.reseed_dropout(example_seed(cfg.seed ^ 0xD809, epoch, lo + t))?;
+                r.reseed_dropout(example_seed(cfg.seed ^ 0xD809, epoch, lo + t));
                 let (x, y) = make_windows(train_bank, cfg, vcfg, &seeds, cfg.augment)?;
                 if y.is_empty() {
                     return Ok((0.0, 0));
