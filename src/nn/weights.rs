@@ -165,6 +165,12 @@ impl Weights {
         self.meta(key)?.parse().map_err(|e: T::Err| self.bad_meta(key, &e.to_string()))
     }
 
+    /// The metadata entries named in `keys` that the file has (free-form notes a model keeps
+    /// beside its configuration, such as the word it was trained for).
+    pub fn meta_subset(&self, keys: &[&str]) -> std::collections::HashMap<String, String> {
+        keys.iter().filter_map(|&k| self.metadata.get(k).map(|v| (k.to_string(), v.clone()))).collect()
+    }
+
     fn bad_meta(&self, key: &str, reason: &str) -> NnError {
         NnError::BadMetadata { path: self.path.clone(), key: key.into(), reason: reason.into() }
     }

@@ -302,11 +302,7 @@ impl<F: Scalar> TriggerNet<F> {
         };
         let mut net = Self::new(cfg, 0)?;
         w.load_into_except(&mut net, extra_prefixes)?;
-        for key in ["word", "trained", "val_recall", "val_false_accepts_per_hour", "examples_seen", "seed"] {
-            if let Ok(v) = w.meta(key) {
-                net.info.insert(key.to_string(), v.to_string());
-            }
-        }
+        net.info.extend(w.meta_subset(&["word", "trained", "val_recall", "val_false_accepts_per_hour", "examples_seen", "seed"]));
         Ok(net)
     }
 

@@ -324,11 +324,7 @@ impl<F: Scalar> Verifier<F> {
         };
         let mut v = Self::new(cfg, 0)?;
         w.load_into_except(&mut v, extra_prefixes)?;
-        for key in ["word", "val_accuracy", "seed"] {
-            if let Ok(x) = w.meta(key) {
-                v.info.insert(key.to_string(), x.to_string());
-            }
-        }
+        v.info.extend(w.meta_subset(&["word", "val_accuracy", "seed"]));
         Ok(v)
     }
 }

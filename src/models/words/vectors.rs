@@ -206,11 +206,7 @@ impl WordVectors {
         let v = w.extra::<f32>("vectors").ok_or_else(|| WordsError::Invalid(format!("{}: no 'vectors' tensor", w.path().display())))?;
         let v = v.into_dimensionality::<ndarray::Ix2>().map_err(|e| WordsError::Invalid(format!("{}: vectors: {e}", w.path().display())))?;
         let mut out = Self::new(words, v).map_err(|e| WordsError::Invalid(format!("{}: {e}", w.path().display())))?;
-        for key in ["method", "dim", "window", "epochs", "min_count", "seed", "corpus_words", "trained_vocab", "analogy_full", "analogy_30k", "analogy_kept"] {
-            if let Ok(v) = w.meta(key) {
-                out.meta.insert(key.into(), v.into());
-            }
-        }
+        out.meta.extend(w.meta_subset(&["method", "dim", "window", "epochs", "min_count", "seed", "corpus_words", "trained_vocab", "analogy_full", "analogy_30k", "analogy_kept"]));
         Ok(out)
     }
 
