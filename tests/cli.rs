@@ -137,3 +137,20 @@ fn trigger_detect_second_look_by_default() {
     assert_eq!((checked.len(), alone.len()), (1, 1), "{checked:?} {alone:?}");
     assert!((checked[0] - alone[0] - 0.16).abs() < 1e-6, "{checked:?} {alone:?}");
 }
+
+/// A file that stops 10 ms after "activate" ends is heard out: `detect` finds the word after
+/// the file's end, says so, and `--chime-out` lengthens the file to hold the whole chime.
+#[test]
+fn trigger_detect_hears_a_file_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = seqlab::dsp::read_audio(std::path::Path::new("src/models/trigger/testdata/activate_en-us.wav")).unwrap();
+    let cut = dir.path().join("cut.wav");
+    let keep = (1.12 * f64::from(a.rate)) as usize;
+    seqlab::dsp::write_wav(&cut, &a.samples[..keep], a.rate).unwrap();
+    let chimed = dir.path().join("chimed.wav");
+    let out = seqlab(&["trigger", "detect", cut.to_str().unwrap(), "--chime-out", chimed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("after the end") && stdout.contains("with 1 chime"), "{stdout}");
+    assert!(seqlab::dsp::read_audio(&chimed).unwrap().samples.len() > keep + a.rate as usize / 4);
+}

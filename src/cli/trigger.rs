@@ -175,7 +175,8 @@ pub enum Action {
         #[arg(long)]
         dropout: Option<f64>,
     },
-    /// Print detection times in a WAV/FLAC file; optionally write it with chimes mixed in.
+    /// Print detection times in a WAV/FLAC file, heard out with 1 s of silence as a microphone
+    /// would go on; optionally write it with chimes mixed in.
     Detect {
         file: PathBuf,
         #[arg(long)]
@@ -376,8 +377,9 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         Action::Detect { file, model, verify, chime_out, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let (r, audio) = run::detect_file(&net, &detector.config(), verify.stream(&net)?.as_ref(), &file)?;
-            for t in &r.detections {
-                println!("detected at {t:.2} s");
+            for &t in &r.detections {
+                let note = if t > r.seconds { " (after the end, in the silence the file is heard out with)" } else { "" };
+                println!("detected at {t:.2} s{note}");
             }
             if r.detections.is_empty() {
                 println!("no detection in {:.1} s of audio (highest probability {:.3})", r.seconds, r.max_probability());

@@ -324,13 +324,15 @@ impl TriggerPanel {
                 let x = crate::dsp::resample(&audio.samples, audio.rate, 16_000).map_err(|e| ModelError::Invalid(e.to_string()))?;
                 let mut pipeline = run::Pipeline::new(&net, det, verifier)?;
                 let (mut trace, mut detections) = (Vec::new(), Vec::new());
-                pipeline.push(&x, |t, p, fired| {
+                let mut on_step = |t, p: f32, fired| {
                     trace.push([t, f64::from(p)]);
                     if fired {
                         detections.push(t);
                     }
-                });
-                detections.extend(pipeline.finish());
+                };
+                pipeline.push(&x, &mut on_step);
+                let last = pipeline.finish(&mut on_step);
+                detections.extend(last);
                 Ok(FileOutcome { trace, detections, seconds: audio.seconds() })
             })();
             let _ = tx.send(FileMsg::Done(result.map_err(|e| e.to_string())));

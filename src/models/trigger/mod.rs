@@ -77,6 +77,30 @@ mod tests {
         assert!(r.detections.is_empty(), "{:?} (max p {})", r.detections, r.max_probability());
     }
 
+    /// The same "activate" cut 10 ms after the word ends (at 1.12 s). Fed alone, the stream
+    /// ends before the detector can answer (62 ms after a word's end at the median), so the
+    /// word would be lost; heard out with [`run::TAIL_SECONDS`] of silence, as a file is, it
+    /// is found once, after the file's end and inside its hit window (1.11 + 1.0 s), with the
+    /// detector alone and with the second look.
+    #[test]
+    fn a_word_at_the_very_end_of_a_file_is_heard_out() {
+        let net = load_model(None).unwrap();
+        let det = DetectorConfig::default();
+        let a = decode_audio(Path::new("activate_en-us.wav"), include_bytes!("testdata/activate_en-us.wav")).unwrap();
+        let cut = &a.samples[..(1.12 * f64::from(a.rate)) as usize];
+        let mut pipe = run::Pipeline::new(&net, det.clone(), None).unwrap();
+        let mut fired = 0;
+        pipe.push(&crate::dsp::resample(cut, a.rate, data::SAMPLE_RATE).unwrap(), |_, _, f| fired += usize::from(f));
+        assert_eq!(fired, 0);
+        let stream = verify::VerifierStream::new(load_verifier(None).unwrap(), 0.5).unwrap();
+        for verifier in [None, Some(&stream)] {
+            let r = run::detect_samples(&net, &det, verifier, cut, a.rate).unwrap();
+            assert_eq!(r.detections.len(), 1, "{:?}", r.detections);
+            assert!((1.12..=2.11).contains(&r.detections[0]), "{:?}", r.detections);
+            assert!((r.seconds - 1.12).abs() < 1e-3, "the tail is not counted as audio: {}", r.seconds);
+        }
+    }
+
     /// The shipped verifier keeps the shipped detector's "activate" from the held-out voice,
     /// announced one hold (16 frames of 10 ms) after the candidate, and streamed frame by
     /// frame it answers as it does on the whole recording's frames.
@@ -94,7 +118,7 @@ mod tests {
         // the same rule on the whole recording's frames
         let spec = SpectrogramConfig::default();
         let x = crate::dsp::resample(&a.samples, a.rate, data::SAMPLE_RATE).unwrap();
-        let frames = verify_train::verifier_frames(&x, &spec).unwrap();
+        let frames = verify_train::verifier_frames(&run::heard_out(x), &spec).unwrap();
         let hold = stream.verifier().config().hold_seconds(&spec);
         let whole = detect::checked_detections(&checked.trace, &det, hold, |c| {
             Ok(stream.judge(verify::window(frames.view(), verify_train::frame_at(c, &spec), stream.verifier().config())))

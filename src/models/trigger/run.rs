@@ -121,10 +121,30 @@ impl Pipeline {
         });
     }
 
-    /// See [`Detector::finish`].
-    pub fn finish(&mut self) -> Option<f64> {
+    /// The end of a recording: [`TAIL_SECONDS`] of silence heard after it, reported through
+    /// `on_step` like any other audio, then [`Detector::finish`]. A word that ends as the file
+    /// does is judged as a live listener, whose microphone goes on, would judge it: a detector
+    /// answers after the word, never inside it, so without the tail such a word could not be
+    /// found at all.
+    pub fn finish(&mut self, mut on_step: impl FnMut(f64, f32, bool)) -> Option<f64> {
+        let silence = [0f32; TAIL_CHUNK];
+        for _ in 0..TAIL_SAMPLES / TAIL_CHUNK {
+            self.push(&silence, &mut on_step);
+        }
         self.detector.finish()
     }
+}
+
+/// Seconds of silence after a recording's end that [`Pipeline::finish`] feeds: the reach of
+/// a hit ([`LATE`]), so every labelled word has its whole window.
+pub const TAIL_SECONDS: f64 = LATE;
+const TAIL_CHUNK: usize = 1600;
+const TAIL_SAMPLES: usize = (TAIL_SECONDS * SAMPLE_RATE as f64) as usize;
+
+/// A 16-kHz recording followed by the silence that [`Pipeline::finish`] hears after it.
+pub fn heard_out(mut x: Vec<f32>) -> Vec<f32> {
+    x.resize(x.len() + TAIL_SAMPLES, 0.0);
+    x
 }
 
 /// Whether a candidate at `c` seconds passes the verifier (all do without one).
@@ -157,15 +177,17 @@ pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Opt
     let mut pipe = Pipeline::new(net, det.clone(), verifier.cloned())?;
     let mut detections = Vec::new();
     let mut trace = Vec::with_capacity(x.len() / 640 + 1);
+    let mut on_step = |t, p, fired| {
+        trace.push((t, p));
+        if fired {
+            detections.push(t);
+        }
+    };
     for chunk in x.chunks(1600) {
-        pipe.push(chunk, |t, p, fired| {
-            trace.push((t, p));
-            if fired {
-                detections.push(t);
-            }
-        });
+        pipe.push(chunk, &mut on_step);
     }
-    detections.extend(pipe.finish());
+    let last = pipe.finish(&mut on_step);
+    detections.extend(last);
     Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), trace })
 }
 
@@ -186,10 +208,13 @@ pub fn chime(rate: u32) -> Vec<f32> {
         .collect()
 }
 
-/// `audio` with a chime mixed in at each detection time.
+/// `audio` with a chime mixed in at each detection time, lengthened with silence where a
+/// word at the very end was only detected in the tail heard after it.
 pub fn with_chimes(samples: &[f32], rate: u32, detections: &[f64]) -> Vec<f32> {
     let mut out = samples.to_vec();
     let bell = chime(rate);
+    let last = detections.iter().map(|&t| (t * rate as f64) as usize + bell.len()).max().unwrap_or(0);
+    out.resize(out.len().max(last), 0.0);
     for &t in detections {
         mix_into(&mut out, &bell, (t * rate as f64) as usize, 1.0);
     }
@@ -470,7 +495,7 @@ struct Checked<'a> {
 impl<'a> Checked<'a> {
     fn new(verifier: Option<&'a VerifierStream>, audio: &crate::dsp::Audio) -> Result<Self, ModelError> {
         let frames = match verifier {
-            Some(_) => verifier_frames(&resample(&audio.samples, audio.rate, SAMPLE_RATE).map_err(dsp_err)?, &SpectrogramConfig::default())?,
+            Some(_) => verifier_frames(&heard_out(resample(&audio.samples, audio.rate, SAMPLE_RATE).map_err(dsp_err)?), &SpectrogramConfig::default())?,
             None => ndarray::Array2::zeros((0, 0)),
         };
         Ok(Self { verifier, frames, verdicts: Default::default() })
@@ -859,12 +884,18 @@ mod tests {
         }
     }
 
+    /// A chime at 0.5 s of a 16-kHz second starts at sample 8,000 and leaves the samples
+    /// before it untouched; one at 1.2 s, past the end, lengthens the output to hold it.
     #[test]
     fn chimes_land_where_detected() {
         let x = vec![0.0; 16_000];
         let y = with_chimes(&x, 16_000, &[0.5]);
         assert!(y[..8000].iter().all(|&v| v == 0.0));
         assert!(y[8000..9000].iter().any(|&v| v.abs() > 0.1));
+        // a detection in the tail after the end gets its whole chime
+        let y = with_chimes(&x, 16_000, &[0.9, 1.2]);
+        assert_eq!(y.len(), 19_200 + chime(16_000).len());
+        assert!(y[19_200..19_700].iter().any(|&v| v.abs() > 0.1));
     }
 
     /// Two minutes of held-out-style stream (twelve 10-s pieces: "activate" in every third,
