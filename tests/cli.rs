@@ -154,3 +154,24 @@ fn trigger_detect_hears_a_file_out() {
     assert!(stdout.contains("after the end") && stdout.contains("with 1 chime"), "{stdout}");
     assert!(seqlab::dsp::read_audio(&chimed).unwrap().samples.len() > keep + a.rate as usize / 4);
 }
+
+/// `eval` on a folder of the held-out voice's clips: "activate" whole and cut 10 ms after the
+/// word (heard out) are found; the other-words clip, labelled as if it held the word at 0.9 s,
+/// is listed as missed, in the text and in the JSON.
+#[test]
+fn trigger_eval_lists_what_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let testdata = std::path::Path::new("src/models/trigger/testdata");
+    let a = seqlab::dsp::read_audio(&testdata.join("activate_en-us.wav")).unwrap();
+    std::fs::copy(testdata.join("activate_en-us.wav"), dir.path().join("a.wav")).unwrap();
+    std::fs::copy(testdata.join("other_words_en-us.wav"), dir.path().join("o.wav")).unwrap();
+    seqlab::dsp::write_wav(&dir.path().join("cut.wav"), &a.samples[..(1.12 * f64::from(a.rate)) as usize], a.rate).unwrap();
+    std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tpos\t1.11\ncut.wav\tpos\t1.11\no.wav\tpos\t0.9\n").unwrap();
+    let out = seqlab(&["trigger", "eval", dir.path().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("missed words (file, labelled end): o.wav 0.90 s"), "{stdout}");
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!((last["hits"].as_u64(), last["positives"].as_u64(), last["false_accepts"].as_u64()), (Some(2), Some(3), Some(0)), "{stdout}");
+    assert_eq!(last["missed"], serde_json::json!([{"file": "o.wav", "seconds": 0.9}]));
+}

@@ -110,8 +110,8 @@ pub enum Action {
         /// What the network sees; saved with the weights
         #[arg(long, value_enum, default_value_t = Features::Pcen)]
         features: Features,
-        /// Mine hard negatives: from the second epoch, draw the negatives the detector scores
-        /// high up to five times as often (measured: no gain at 30 epochs; see the README)
+        /// Mine hard negatives: from the second epoch, draw the negatives the network being
+        /// trained (detector or verifier) scores high up to five times as often (see the README)
         #[arg(long)]
         mine: bool,
         /// SpecAugment: mask two bands of up to 5 mel bands and two stretches of up to 150 ms
@@ -291,6 +291,9 @@ pub enum Action {
     },
 }
 
+/// How many missed words and false accepts `eval` lists before "and N more".
+const SPOTS_SHOWN: usize = 8;
+
 fn existing(p: PathBuf, what: &str) -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
@@ -362,11 +365,8 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 return samples(&cfg, &dir);
             }
             if verifier {
-                let detector_only = mine || small || label_delay != 0.0 || features != Features::Pcen;
-                anyhow::ensure!(
-                    !detector_only,
-                    "--verifier trains on windows of PCEN frames; --mine, --small, --features and --label-delay are the detector's"
-                );
+                let detector_only = small || label_delay != 0.0 || features != Features::Pcen;
+                anyhow::ensure!(!detector_only, "--verifier trains on windows of PCEN frames; --small, --features and --label-delay are the detector's");
                 let defaults = VerifierConfig::default();
                 let vcfg = VerifierConfig { dropout: dropout.unwrap_or(defaults.dropout), ..defaults };
                 vcfg.validate()?;
@@ -409,6 +409,17 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             );
             println!("latency from word end: median {}, p95 {}", ms(report.latency_ms_median), ms(report.latency_ms_p95));
             println!("speed {:.0}x real time (one thread, resampling + spectrogram + network)", report.realtime_factor);
+            let list = |spots: &[run::Spot]| {
+                let shown: Vec<String> = spots.iter().take(SPOTS_SHOWN).map(|s| format!("{} {:.2} s", s.file, s.seconds)).collect();
+                let more = spots.len().saturating_sub(SPOTS_SHOWN);
+                format!("{}{}", shown.join(", "), if more > 0 { format!(" and {more} more (all in --json)") } else { String::new() })
+            };
+            if !report.missed.is_empty() {
+                println!("missed words (file, labelled end): {}", list(&report.missed));
+            }
+            if !report.false_accepts_at.is_empty() {
+                println!("false accepts (file, time): {}", list(&report.false_accepts_at));
+            }
             if let Some(causes) = report.false_accepts_by_cause.as_ref().filter(|c| !c.is_empty()) {
                 let top: Vec<String> = causes.iter().take(12).map(|c| format!("{} {}", c.cause, c.count)).collect();
                 println!("false accepts set off by: {}", top.join(", "));
@@ -600,7 +611,7 @@ fn train_verifier(cfg: &TrainConfig, vcfg: &VerifierConfig, out: &Path, stop_aft
     let (mut v, val) = verify_train::train_verifier(
         cfg,
         vcfg,
-        &train_bank,
+        train_bank,
         &val_bank,
         Some(&ckpt),
         &mut show_training(&bar, cfg.examples, stop_after, |v: verify_train::WindowScore| {

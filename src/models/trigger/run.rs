@@ -344,6 +344,17 @@ pub struct Cause {
     pub count: usize,
 }
 
+/// One place in a folder worth listening to: a word the detector missed (at its labelled
+/// end) or a false accept (at its detection).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Spot {
+    pub file: String,
+    pub seconds: f64,
+    /// What set a false accept off, when the folder has `contents.tsv` (see [`cause_of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
 /// Recall and false accepts per hour at one sensitivity.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct OperatingPoint {
@@ -389,6 +400,10 @@ pub struct EvalReport {
     /// The verifier's threshold when each detection had a second look; None for the
     /// detector alone.
     pub verifier_threshold: Option<f32>,
+    /// Every labelled word not found, in file order.
+    pub missed: Vec<Spot>,
+    /// Every false accept, in file order.
+    pub false_accepts_at: Vec<Spot>,
     /// False accepts by what set them off, most first; only when the folder has `contents.tsv`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_accepts_by_cause: Option<Vec<Cause>>,
@@ -419,6 +434,7 @@ pub fn eval_dir(
         Err(source) => return Err(ModelError::Io { path: contents_path, source }),
     };
     let mut causes: BTreeMap<String, usize> = Default::default();
+    let (mut missed, mut false_accepts_at) = (Vec::new(), Vec::new());
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
     let mut lat = Vec::new();
@@ -435,11 +451,15 @@ pub fn eval_dir(
             let c = score(&checked.detections(&r.trace, cfg)?, &row.ends);
             (*h, *f) = (*h + c.hits, *f + c.false_accepts);
         }
-        if let Some(c) = &contents {
-            let spoken = c.get(&row.file).map_or(&[][..], Vec::as_slice);
-            for &t in &s.false_accept_times {
-                *causes.entry(cause_of(t, spoken, &row.ends)).or_default() += 1;
+        let spot = |seconds: f64, cause: Option<String>| Spot { file: row.file.clone(), seconds, cause };
+        missed.extend(row.ends.iter().filter(|e| !s.hit_ends.contains(e)).map(|&e| spot(e, None)));
+        let spoken = contents.as_ref().map(|c| c.get(&row.file).map_or(&[][..], Vec::as_slice));
+        for &t in &s.false_accept_times {
+            let cause = spoken.map(|spoken| cause_of(t, spoken, &row.ends));
+            if let Some(c) = &cause {
+                *causes.entry(c.clone()).or_default() += 1;
             }
+            false_accepts_at.push(spot(t, cause));
         }
         lat.extend(s.latencies.iter().map(|l| l * 1000.0));
         if row.kind != Kind::Pos {
@@ -472,6 +492,8 @@ pub fn eval_dir(
         audio_seconds,
         sensitivity: det.sensitivity,
         verifier_threshold: verifier.map(VerifierStream::threshold),
+        missed,
+        false_accepts_at,
         false_accepts_by_cause: contents.map(|_| {
             let mut v: Vec<Cause> = causes.into_iter().map(|(cause, count)| Cause { cause, count }).collect();
             v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
@@ -846,6 +868,10 @@ mod tests {
         assert_eq!(r.curve.iter().map(|p| p.sensitivity).collect::<Vec<_>>(), CURVE_SENSITIVITIES);
         let same = r.curve.iter().find(|p| p.sensitivity == 0.5).unwrap();
         assert_eq!((same.recall, same.false_accepts_per_hour), (r.recall, r.false_accepts_per_hour));
+        // every word not found and every false accept is listed, where it happened
+        assert_eq!((r.missed.len(), r.false_accepts_at.len()), (r.positives - r.hits, r.false_accepts));
+        assert!(r.missed.iter().all(|m| m.file == "a.wav" && [2.0, 5.0].contains(&m.seconds) && m.cause.is_none()), "{:?}", r.missed);
+        assert!(r.false_accepts_at.iter().all(|f| f.cause.is_none()));
         std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\nmissing.wav\tneg\t\n").unwrap();
         assert!(eval_dir(&net, None, &DetectorConfig::default(), dir.path(), |_, _| {}).is_err());
     }

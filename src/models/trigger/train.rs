@@ -241,32 +241,34 @@ pub fn mining_inputs(bank: &Bank) -> Result<Vec<Array2<f32>>, ModelError> {
 /// highest probability p gets weight 1 + 4p, so the words the detector takes for the trigger
 /// come up to five times as often while every other word still comes up.
 pub fn hard_negative_weights(net: &TriggerNet<f32>, inputs: &[Array2<f32>], threads: usize) -> Result<Vec<f32>, ModelError> {
-    let per = inputs.len().div_ceil(threads.max(1)).max(1);
-    let parts: Vec<Result<Vec<f32>, ModelError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = inputs
-            .chunks(per)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|sg| {
-                            if net.config().steps_for(sg.nrows()) == 0 {
-                                return Ok(1.0);
-                            }
-                            let p = predict_one(net, sg.view())?;
-                            Ok(1.0 + 4.0 * p.iter().copied().fold(0f32, f32::max))
-                        })
-                        .collect()
-                })
+    on_chunks(inputs, threads, |chunk| {
+        chunk
+            .iter()
+            .map(|sg| {
+                if net.config().steps_for(sg.nrows()) == 0 {
+                    return Ok(1.0);
+                }
+                let p = predict_one(net, sg.view())?;
+                Ok(1.0 + 4.0 * p.iter().copied().fold(0f32, f32::max))
             })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a mining thread panicked".into())))).collect()
+            .collect()
+    })
+}
+
+/// `work` on `items` split into one run of neighbours per thread, the results joined in
+/// order (a thread that panicked gives an error).
+pub fn on_chunks<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&[T]) -> Result<Vec<R>, ModelError> + Sync) -> Result<Vec<R>, ModelError> {
+    let per = items.len().div_ceil(threads.max(1)).max(1);
+    let work = &work;
+    let parts: Vec<Result<Vec<R>, ModelError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(per).map(|chunk| s.spawn(move || work(chunk))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Invalid("a worker thread panicked".into())))).collect()
     });
-    let mut w = Vec::with_capacity(inputs.len());
+    let mut out = Vec::with_capacity(items.len());
     for part in parts {
-        w.extend(part?);
+        out.extend(part?);
     }
-    Ok(w)
+    Ok(out)
 }
 
 /// Runs `work(index, replica)` for every replica, each on its own thread, and returns the

@@ -16,7 +16,7 @@ use rand::Rng;
 
 use super::data::{self, Bank, Example};
 use super::detect::{EARLY, LATE};
-use super::train::{Augment, Event, TrainConfig, example_seed, on_replicas};
+use super::train::{Augment, Event, TrainConfig, example_seed, mining_inputs, on_chunks, on_replicas};
 use super::verify::{Verifier, VerifierConfig, window};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::pcen::{PcenConfig, pcen};
@@ -104,6 +104,42 @@ pub fn make_windows(bank: &Bank, cfg: &TrainConfig, vcfg: &VerifierConfig, seeds
     Ok((x, Array1::from(ys)))
 }
 
+/// Where mining reads each negative, relative to its end (s): both ends and the middle of
+/// [`NEGATIVE_FIRE`], where the detector fires on words that begin like the trigger.
+const MINING_FIRE: [f64; 3] = [NEGATIVE_FIRE.0, (NEGATIVE_FIRE.0 + NEGATIVE_FIRE.1) / 2.0, NEGATIVE_FIRE.1];
+
+/// The verifier's frames of each negative as the detector's mining hears it
+/// ([`mining_inputs`]: the word 0.25 s into a quiet bed), with the second its word ends;
+/// made once per run.
+pub fn mining_frames(bank: &Bank) -> Result<Vec<(Array2<f32>, f64)>, ModelError> {
+    let rate = data::SAMPLE_RATE as f64;
+    let inputs = mining_inputs(bank)?;
+    Ok(inputs.iter().zip(&bank.negatives).map(|(sg, clip)| (pcen(sg.view(), &PcenConfig::default()), 0.25 + clip.len() as f64 / rate)).collect())
+}
+
+/// Hard-negative mining for the verifier (`--mine`, as for the detector): a negative that
+/// the verifier keeps with highest probability p at [`MINING_FIRE`] gets weight 1 + 4p, so
+/// the words it still takes for the trigger come up to five times as often.
+pub fn hard_negative_weights(v: &Verifier<f32>, mining: &[(Array2<f32>, f64)], threads: usize) -> Result<Vec<f32>, ModelError> {
+    let spec = SpectrogramConfig::default();
+    let cfg = v.config();
+    on_chunks(mining, threads, |chunk| {
+        let mut out = Vec::with_capacity(chunk.len());
+        // 16 words (48 windows) a pass fill the network's matrices better than one word
+        for group in chunk.chunks(16) {
+            let mut x = Array3::zeros((group.len() * MINING_FIRE.len(), cfg.frames(), cfg.n_mels));
+            for (i, (frames, end)) in group.iter().enumerate() {
+                for (j, off) in MINING_FIRE.iter().enumerate() {
+                    x.index_axis_mut(Axis(0), i * MINING_FIRE.len() + j).assign(&window(frames.view(), frame_at(end + off, &spec), cfg));
+                }
+            }
+            let p = v.predict(x.view())?.to_vec();
+            out.extend(p.chunks(MINING_FIRE.len()).map(|w| 1.0 + 4.0 * w.iter().copied().fold(0f32, f32::max)));
+        }
+        Ok(out)
+    })
+}
+
 /// How the verifier does on held-out windows at probability 0.5.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct WindowScore {
@@ -137,12 +173,13 @@ pub fn validate(v: &Verifier<f32>, x: &Array3<f32>, y: &Array1<f32>) -> Result<W
 }
 
 /// Trains a verifier for `cfg.word` on `cfg`'s schedule (epochs of `cfg.examples` examples,
-/// `cfg.batch` examples per step, the same learning rate decay). Returns it with the last
-/// validation.
+/// `cfg.batch` examples per step, the same learning rate decay; with
+/// `cfg.mine_hard_negatives`, the bank's negatives reweighted before every epoch but the
+/// first). Returns it with the last validation.
 pub fn train_verifier(
     cfg: &TrainConfig,
     vcfg: &VerifierConfig,
-    train_bank: &Bank,
+    mut train_bank: Bank,
     val_bank: &Bank,
     checkpoint: Option<&Path>,
     on_event: &mut dyn FnMut(Event<WindowScore>) -> ControlFlow<()>,
@@ -150,7 +187,7 @@ pub fn train_verifier(
     cfg.validate()?;
     let mut v = Verifier::<f32>::new(vcfg.clone(), cfg.seed)?;
     let stats_seeds: Vec<u64> = (0..24).map(|i| example_seed(cfg.seed ^ 0x57A7, 0, i)).collect();
-    let (sx, _) = make_windows(train_bank, cfg, vcfg, &stats_seeds, Augment::default())?;
+    let (sx, _) = make_windows(&train_bank, cfg, vcfg, &stats_seeds, Augment::default())?;
     let flat = sx.view().into_shape_with_order((sx.len() / vcfg.n_mels, vcfg.n_mels)).map_err(|e| ModelError::Invalid(e.to_string()))?;
     v.feat_mean.value = flat.mean_axis(Axis(0)).ok_or_else(|| ModelError::Invalid("no training windows".into()))?;
     v.feat_scale.value = flat.std_axis(Axis(0), 0.0).mapv(|s| 1.0 / s.max(1e-3));
@@ -173,9 +210,15 @@ pub fn train_verifier(
     let mut replicas: Vec<Verifier<f32>> = vec![v.clone(); threads];
     let steps_per_epoch = cfg.examples.div_ceil(cfg.batch);
     let mut last_val = None;
+    let mining = if cfg.mine_hard_negatives { mining_frames(&train_bank)? } else { Vec::new() };
     for epoch in first_epoch..cfg.epochs {
         let epoch_start = Instant::now();
         opt.lr = cfg.lr_at(epoch);
+        if cfg.mine_hard_negatives && epoch > 0 {
+            // From the verifier as it stands, so a resumed run mines what the straight one did.
+            train_bank.negative_weights = hard_negative_weights(&v, &mining, threads)?;
+        }
+        let train_bank = &train_bank;
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         for step in 0..steps_per_epoch {
             let lo = step * cfg.batch;
@@ -273,24 +316,50 @@ mod tests {
         assert!(warped.iter().zip(&w).all(|((a, _), (b, _))| (a - b).mapv(f32::abs).sum() > 1e-3));
     }
 
+    /// Mining weighs each negative once, from 1 to 5, whatever the thread count; a verifier
+    /// that keeps every window (output bias +1e4) gives every word the top weight, 5.
+    #[test]
+    fn mined_weights_are_bounded_and_thread_independent() {
+        let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
+        let low: Vec<f32> = (0..9000).map(|i| (i as f32 * 0.02).sin() * 0.3).collect();
+        let bank = Bank { negatives: vec![hum, low], ..Bank::default() };
+        let v = Verifier::<f32>::new(VerifierConfig { filters: 4, units: 3, before: 40, after: 4, ..VerifierConfig::default() }, 3).unwrap();
+        let mining = mining_frames(&bank).unwrap();
+        let w = hard_negative_weights(&v, &mining, 3).unwrap();
+        assert_eq!(w.len(), 2);
+        assert!(w.iter().all(|&x| (1.0..=5.0).contains(&x)), "{w:?}");
+        assert_eq!(w, hard_negative_weights(&v, &mining, 1).unwrap());
+        let mut keen = v.clone();
+        keen.out.b.value.fill(1e4);
+        assert_eq!(hard_negative_weights(&keen, &mining, 2).unwrap(), vec![5.0, 5.0]);
+    }
+
     /// Positives a rising chirp, negatives a steady hum: a few steps of training on a tiny
-    /// verifier with dropout give finite figures, and stopping after epoch 1 then resuming
-    /// from the checkpoint ends with the weights of a run that never stopped (the same
-    /// masks included).
+    /// verifier with dropout and mining give finite figures, and stopping after epoch 1 then
+    /// resuming from the checkpoint ends with the weights of a run that never stopped (the
+    /// same masks and mined weights included).
     #[test]
     fn trains_and_resumes_as_uninterrupted() {
         let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
         let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
         let bank = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] };
-        let cfg = TrainConfig { epochs: 2, examples: 4, batch: 2, val_examples: 2, example: ExampleSpec { seconds: 2.0, ..Default::default() }, ..TrainConfig::default() };
+        let cfg = TrainConfig {
+            epochs: 2,
+            examples: 4,
+            batch: 2,
+            val_examples: 2,
+            mine_hard_negatives: true,
+            example: ExampleSpec { seconds: 2.0, ..Default::default() },
+            ..TrainConfig::default()
+        };
         let vcfg = VerifierConfig { filters: 4, units: 3, before: 40, after: 4, dropout: 0.3, ..VerifierConfig::default() };
-        let (mut straight, val) = train_verifier(&cfg, &vcfg, &bank, &bank, None, &mut |_| ControlFlow::Continue(())).unwrap();
+        let (mut straight, val) = train_verifier(&cfg, &vcfg, bank.clone(), &bank, None, &mut |_| ControlFlow::Continue(())).unwrap();
         assert!(val.is_some_and(|v| v.loss.is_finite()));
         let dir = tempfile::tempdir().unwrap();
         let ck = dir.path().join("v.ckpt.safetensors");
         let first = &mut |e: Event<WindowScore>| if matches!(e, Event::Epoch { .. }) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
-        train_verifier(&cfg, &vcfg, &bank, &bank, Some(&ck), first).unwrap();
-        let (mut resumed, _) = train_verifier(&cfg, &vcfg, &bank, &bank, Some(&ck), &mut |_| ControlFlow::Continue(())).unwrap();
+        train_verifier(&cfg, &vcfg, bank.clone(), &bank, Some(&ck), first).unwrap();
+        let (mut resumed, _) = train_verifier(&cfg, &vcfg, bank.clone(), &bank, Some(&ck), &mut |_| ControlFlow::Continue(())).unwrap();
         let params = |v: &mut Verifier<f32>| {
             let mut out = Vec::new();
             v.visit("", &mut |_, p| out.extend(p.value.iter().copied()));
