@@ -331,7 +331,7 @@ impl TriggerPanel {
                     }
                 };
                 pipeline.push(&x, &mut on_step);
-                let last = pipeline.finish(&mut on_step);
+                let last = pipeline.finish_recording(&x, &mut on_step);
                 detections.extend(last);
                 Ok(FileOutcome { trace, detections, seconds: audio.seconds() })
             })();
