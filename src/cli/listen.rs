@@ -13,8 +13,8 @@ use crate::audio::input::{Microphone, input_devices};
 use crate::audio::listen::{LiveEvent, Listener, TriggerDetector};
 use crate::audio::play::Playback;
 use crate::dsp::SpectrogramConfig;
-use super::trigger::VerifierArgs;
-use crate::models::trigger::{self, detect::DetectorConfig, run::chime};
+use super::trigger::{DetectorArgs, VerifierArgs};
+use crate::models::trigger::{self, run::chime};
 
 /// Prints the input devices, the default first.
 pub fn devices() -> anyhow::Result<()> {
@@ -30,7 +30,7 @@ pub fn devices() -> anyhow::Result<()> {
 
 /// Listens until `seconds` have passed (or forever), printing each detection and playing
 /// the chime. With `json`, one JSON object per detection and a summary as the last line.
-pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, verify: &VerifierArgs, seconds: Option<f64>, json: bool) -> anyhow::Result<()> {
+pub fn listen(device: Option<&str>, model: Option<&Path>, detector: &DetectorArgs, verify: &VerifierArgs, seconds: Option<f64>, json: bool) -> anyhow::Result<()> {
     if let Some(s) = seconds {
         anyhow::ensure!(s.is_finite() && s > 0.0, "--seconds must be a positive number, got {s}");
     }
@@ -38,9 +38,10 @@ pub fn listen(device: Option<&str>, model: Option<&Path>, det: DetectorConfig, v
     let (mic, samples) = Microphone::open(device, 4.0).map_err(|e| anyhow::anyhow!("{e} (`seqlab trigger detect FILE`)"))?;
     let net = trigger::load_model(model).context("loading the trigger-word model")?;
     let word = net.info.get("word").cloned().unwrap_or_else(|| "the trigger word".into());
-    let sensitivity = Arc::new(AtomicU32::new(det.sensitivity.to_bits()));
     let verifier = verify.stream(&net)?;
-    let look = if verifier.is_some() { "with a second look" } else { "detector alone" };
+    let det = detector.config(verifier.is_some());
+    let sensitivity = Arc::new(AtomicU32::new(det.sensitivity.to_bits()));
+    let look = verifier.as_ref().map_or_else(|| format!("detector alone, sensitivity {}", det.sensitivity), |v| format!("sensitivity {} with a second look ({} verifier{})", det.sensitivity, v.members().len(), if v.members().len() == 1 { "" } else { "s" }));
     let detector = TriggerDetector::new(&net, det, verifier, sensitivity)?;
     let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector)?;
     if !json {

@@ -23,9 +23,10 @@ const BACKGROUNDS: &str = "../shared/data/speech/background_noise";
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
-    /// 0..1; the threshold on the network's probability is 1 - sensitivity
-    #[arg(long, default_value_t = DetectorConfig::default().sensitivity)]
-    sensitivity: f32,
+    /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.9
+    /// with the second look, 0.5 without]
+    #[arg(long)]
+    sensitivity: Option<f32>,
     /// Consecutive 40-ms output steps at or above the threshold needed to fire
     #[arg(long, default_value_t = DetectorConfig::default().min_steps)]
     min_steps: usize,
@@ -35,8 +36,10 @@ pub struct DetectorArgs {
 }
 
 impl DetectorArgs {
-    fn config(&self) -> DetectorConfig {
-        DetectorConfig { sensitivity: self.sensitivity, min_steps: self.min_steps, refractory_s: self.refractory }
+    /// The settings for a detector with or without a second look behind it.
+    pub(crate) fn config(&self, second_look: bool) -> DetectorConfig {
+        let defaults = DetectorConfig::with_second_look(second_look);
+        DetectorConfig { sensitivity: self.sensitivity.unwrap_or(defaults.sensitivity), min_steps: self.min_steps, refractory_s: self.refractory }
     }
 }
 
@@ -53,10 +56,11 @@ pub struct VerifierArgs {
     /// false accepts
     #[arg(long)]
     no_verify: bool,
-    /// Verifier weights instead of the shipped ones (implies --verify)
+    /// Verifier weights instead of the shipped pair (implies --verify); repeat it to average
+    /// several
     #[arg(long, conflicts_with = "no_verify")]
-    verifier: Option<PathBuf>,
-    /// The verifier's probability needed to keep a detection
+    verifier: Vec<PathBuf>,
+    /// The verifiers' mean probability needed to keep a detection
     #[arg(long, default_value_t = 0.5)]
     verifier_threshold: f32,
 }
@@ -66,10 +70,10 @@ impl VerifierArgs {
     pub(crate) fn stream(&self, net: &TriggerNet<f32>) -> anyhow::Result<Option<VerifierStream>> {
         let verifier = if self.no_verify {
             None
-        } else if self.verify || self.verifier.is_some() {
-            Some(trigger::load_verifier(self.verifier.as_deref())?)
+        } else if self.verify || !self.verifier.is_empty() {
+            Some(trigger::load_verifiers(&self.verifier)?)
         } else {
-            trigger::default_verifier(net)?
+            trigger::default_verifiers(net)?
         };
         Ok(verifier.map(|v| VerifierStream::new(v, self.verifier_threshold)).transpose()?)
     }
@@ -376,7 +380,8 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         }
         Action::Detect { file, model, verify, chime_out, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
-            let (r, audio) = run::detect_file(&net, &detector.config(), verify.stream(&net)?.as_ref(), &file)?;
+            let look = verify.stream(&net)?;
+            let (r, audio) = run::detect_file(&net, &detector.config(look.is_some()), look.as_ref(), &file)?;
             for &t in &r.detections {
                 let note = if t > r.seconds { " (after the end, in the silence the file is heard out with)" } else { "" };
                 println!("detected at {t:.2} s{note}");
@@ -397,11 +402,12 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         Action::Eval { dir, model, verify, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let bar = progress::bar(0);
-            let report = run::eval_dir(&net, verify.stream(&net)?.as_ref(), &detector.config(), &dir, |d, t| progress::show(&bar, d, t))?;
+            let look = verify.stream(&net)?;
+            let report = run::eval_dir(&net, look.as_ref(), &detector.config(look.is_some()), &dir, |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
-            let look = report.verifier_threshold.map_or("off".to_string(), |t| format!("on (verifier threshold {t})"));
-            println!("files {}  audio {:.1} min  second look {look}", report.files, report.audio_seconds / 60.0);
+            let look = report.verifier_threshold.map_or("off".to_string(), |t| format!("on ({} verifier{}, mean probability >= {t})", report.verifiers, if report.verifiers == 1 { "" } else { "s" }));
+            println!("files {}  audio {:.1} min  sensitivity {}  second look {look}", report.files, report.audio_seconds / 60.0, report.sensitivity);
             println!("recall {:.3} ({} of {} words)", report.recall, report.hits, report.positives);
             println!(
                 "false accepts {} in {:.2} h of neg/stream audio = {:.2} per hour",
@@ -442,7 +448,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Listen { device, model, verify, detector, seconds, json } => {
-            super::listen::listen(device.as_deref(), model.as_deref(), detector.config(), &verify, seconds, json)
+            super::listen::listen(device.as_deref(), model.as_deref(), &detector, &verify, seconds, json)
         }
         Action::Devices => super::listen::devices(),
         Action::Bench { model, seconds, json } => {
@@ -469,7 +475,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             bar.set_message("streaming");
             let pieces = (hours * 360.0).round().max(1.0) as usize;
             let per_segment = (segment_minutes * 6.0).round().max(1.0) as usize;
-            let r = run::drift(&net, &detector.config(), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k, Acoustics::DRY), |d, t| progress::show(&bar, d, t))?;
+            let r = run::drift(&net, &detector.config(false), pieces, per_segment, warm_seconds, |k| run::stream_piece(&bank, seed, k, Acoustics::DRY), |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             println!("{:>8}  {:>6}  {:>11}  {:>13}  {:>22}", "minutes", "recall", "words", "false accepts", "|p - fresh p| max/mean");
             for g in &r.segments {

@@ -66,10 +66,13 @@ pub struct TriggerPanel {
     live_error: Option<String>,
     sensitivity: f32,
     shared_sensitivity: Arc<AtomicU32>,
-    /// Give each detection the verifier's second look, where it fits the detector's word.
+    /// Give each detection the verifiers' second look, where they fit the detector's word.
     verify: bool,
-    /// The shipped verifier, loaded once.
-    shipped_verifier: Result<Verifier<f32>, String>,
+    /// Whether the sensitivity was last set to the default with a second look or without
+    /// (None: not yet); when that changes, so does the sensitivity.
+    sensitivity_set_for: Option<bool>,
+    /// The shipped pair of verifiers, loaded once.
+    shipped_verifier: Result<Vec<Verifier<f32>>, String>,
     columns: VecDeque<Box<[f32]>>,
     texture: Option<egui::TextureHandle>,
     trace: VecDeque<[f64; 2]>,
@@ -114,7 +117,8 @@ impl TriggerPanel {
             sensitivity,
             shared_sensitivity: Arc::new(AtomicU32::new(sensitivity.to_bits())),
             verify: true,
-            shipped_verifier: trigger::load_verifier(None).map_err(|e| format!("cannot load the shipped verifier: {e}")),
+            sensitivity_set_for: None,
+            shipped_verifier: trigger::load_verifiers(&[]).map_err(|e| format!("cannot load the shipped verifiers: {e}")),
             columns: VecDeque::with_capacity(COLUMNS),
             texture: None,
             trace: VecDeque::new(),
@@ -208,18 +212,23 @@ impl TriggerPanel {
         self.live_error.as_deref()
     }
 
-    /// Whether the shipped verifier knows the word the detector listens for.
+    /// Whether the shipped verifiers know the word the detector listens for.
     fn second_look_fits(&self) -> bool {
-        matches!((&self.model, &self.shipped_verifier), (Ok(net), Ok(v)) if trigger::verifier_fits(net, v))
+        matches!((&self.model, &self.shipped_verifier), (Ok(net), Ok(vs)) if vs.iter().all(|v| trigger::verifier_fits(net, v)))
     }
 
-    /// The shipped verifier when the second look is on and fits the detector's word.
+    /// The shipped verifiers when the second look is on and fits the detector's word.
     fn verifier(&self) -> Result<Option<VerifierStream>, String> {
         if !self.verify || !self.second_look_fits() {
             return Ok(None);
         }
         let v = self.shipped_verifier.clone()?;
         VerifierStream::new(v, 0.5).map(Some).map_err(|e| e.to_string())
+    }
+
+    /// The sensitivity the slider shows.
+    pub fn sensitivity(&self) -> f32 {
+        self.sensitivity
     }
 
     fn start_listening(&mut self) {
@@ -463,20 +472,26 @@ impl TriggerPanel {
                 self.live = None;
             }
         });
+        let fits = self.second_look_fits();
+        let look = self.verify && fits;
+        if self.sensitivity_set_for != Some(look) {
+            self.sensitivity = DetectorConfig::with_second_look(look).sensitivity;
+            self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
+            self.sensitivity_set_for = Some(look);
+        }
         if ui.add(egui::Slider::new(&mut self.sensitivity, 0.05..=0.95).text("Sensitivity")).changed() {
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
         }
-        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest.");
-        let fits = self.second_look_fits();
+        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest. It starts at 0.9 behind the second look (the verifiers decide) and 0.5 without.");
         ui.add_enabled_ui(self.live.is_none() && fits, |ui| {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.verify, "Second look").on_hover_text(
-                    "A bidirectional GRU hears the whole word and 0.16 s after it before the chime: 2-8x fewer false accepts on held-out voices for about a point of recall, 160 ms later (README)",
+                    "Two bidirectional GRUs hear the whole word and 0.16 s after it before the chime, and keep it if their mean probability is at least 0.5: several times fewer false accepts on held-out voices, 160 ms later (README)",
                 );
                 if let Err(e) = &self.shipped_verifier {
                     ui.small(e.as_str());
                 } else if !fits {
-                    ui.small("only for the word the shipped verifier knows (\"activate\"); `seqlab trigger train --word W --verifier` makes one");
+                    ui.small("only for the word the shipped verifiers know (\"activate\"); `seqlab trigger train --word W --verifier` makes one");
                 }
             });
         });

@@ -13,7 +13,7 @@ pub mod train;
 pub mod verify;
 pub mod verify_train;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::models::ModelError;
 use crate::nn::weights::Weights;
@@ -30,14 +30,25 @@ pub fn load_model(path: Option<&Path>) -> Result<TriggerNet<f32>, ModelError> {
     TriggerNet::from_weights(&Weights::read_or_shipped(path, SHIPPED_NAME, SHIPPED)?, &["adam."])
 }
 
-/// The shipped verifier's file name under `assets/`.
+/// The shipped verifiers' file names under `assets/`: the second look averages the two.
+/// The first is trained on warped and masked frames with dropout, the second on plain ones;
+/// alone, the first keeps more words and the second turns down more of the rest.
 pub const VERIFIER_NAME: &str = "trigger-verifier.safetensors";
+pub const PLAIN_VERIFIER_NAME: &str = "trigger-verifier-plain.safetensors";
 
 static SHIPPED_VERIFIER: &[u8] = include_bytes!("../../../assets/trigger-verifier.safetensors");
+static SHIPPED_PLAIN_VERIFIER: &[u8] = include_bytes!("../../../assets/trigger-verifier-plain.safetensors");
 
-/// The verifier at `path`, or the shipped one.
-pub fn load_verifier(path: Option<&Path>) -> Result<verify::Verifier<f32>, ModelError> {
-    verify::Verifier::from_weights(&Weights::read_or_shipped(path, VERIFIER_NAME, SHIPPED_VERIFIER)?, &["adam."])
+/// The verifiers at `paths`, or the shipped pair when there are none.
+pub fn load_verifiers(paths: &[PathBuf]) -> Result<Vec<verify::Verifier<f32>>, ModelError> {
+    let read = |w: Weights| verify::Verifier::from_weights(&w, &["adam."]);
+    if paths.is_empty() {
+        return [(VERIFIER_NAME, SHIPPED_VERIFIER), (PLAIN_VERIFIER_NAME, SHIPPED_PLAIN_VERIFIER)]
+            .into_iter()
+            .map(|(name, bytes)| read(Weights::read_or_shipped(None, name, bytes)?))
+            .collect();
+    }
+    paths.iter().map(|p| read(Weights::read(p)?)).collect()
 }
 
 /// Whether `v` was trained for the word `net` listens for: a verifier knows one word, and
@@ -46,11 +57,11 @@ pub fn verifier_fits(net: &TriggerNet<f32>, v: &verify::Verifier<f32>) -> bool {
     v.info.get("word") == net.info.get("word")
 }
 
-/// The second look that runs unless the user turns it off: the shipped verifier when it
-/// fits `net`'s word, else none (custom words have no verifier unless one is trained).
-pub fn default_verifier(net: &TriggerNet<f32>) -> Result<Option<verify::Verifier<f32>>, ModelError> {
-    let v = load_verifier(None)?;
-    Ok(verifier_fits(net, &v).then_some(v))
+/// The second look that runs unless the user turns it off: the shipped pair when they fit
+/// `net`'s word, else none (custom words have no verifier unless one is trained).
+pub fn default_verifiers(net: &TriggerNet<f32>) -> Result<Option<Vec<verify::Verifier<f32>>>, ModelError> {
+    let v = load_verifiers(&[])?;
+    Ok(v.iter().all(|v| verifier_fits(net, v)).then_some(v))
 }
 
 #[cfg(test)]
@@ -92,7 +103,7 @@ mod tests {
         let mut fired = 0;
         pipe.push(&crate::dsp::resample(cut, a.rate, data::SAMPLE_RATE).unwrap(), |_, _, f| fired += usize::from(f));
         assert_eq!(fired, 0);
-        let stream = verify::VerifierStream::new(load_verifier(None).unwrap(), 0.5).unwrap();
+        let stream = verify::VerifierStream::new(load_verifiers(&[]).unwrap(), 0.5).unwrap();
         for verifier in [None, Some(&stream)] {
             let r = run::detect_samples(&net, &det, verifier, cut, a.rate).unwrap();
             assert_eq!(r.detections.len(), 1, "{:?}", r.detections);
@@ -101,14 +112,17 @@ mod tests {
         }
     }
 
-    /// The shipped verifier keeps the shipped detector's "activate" from the held-out voice,
-    /// announced one hold (16 frames of 10 ms) after the candidate, and streamed frame by
-    /// frame it answers as it does on the whole recording's frames.
+    /// The shipped pair of verifiers keeps the shipped detector's "activate" from the
+    /// held-out voice, announced one hold (16 frames of 10 ms) after the candidate, and
+    /// streamed frame by frame it answers as it does on the whole recording's frames. The
+    /// pair's verdict is its mean probability: a member sure of "no" (output bias -1e4, p = 0)
+    /// beside one sure of "yes" (+1e4, p = 1) averages 0.5, kept at threshold 0.5 and not at
+    /// 0.6.
     #[test]
     fn shipped_verifier_keeps_activate_and_streams_as_whole() {
         use crate::dsp::SpectrogramConfig;
         let net = load_model(None).unwrap();
-        let stream = verify::VerifierStream::new(load_verifier(None).unwrap(), 0.5).unwrap();
+        let stream = verify::VerifierStream::new(load_verifiers(&[]).unwrap(), 0.5).unwrap();
         let det = DetectorConfig::default();
         let a = decode_audio(Path::new("activate_en-us.wav"), include_bytes!("testdata/activate_en-us.wav")).unwrap();
         let plain = run::detect_samples(&net, &det, None, &a.samples, a.rate).unwrap();
@@ -126,18 +140,29 @@ mod tests {
         .unwrap();
         assert_eq!(whole, checked.detections);
         // a verifier that keeps nothing silences the detector
-        let mut deaf = load_verifier(None).unwrap();
+        let mut deaf = load_verifiers(&[]).unwrap().remove(0);
         deaf.out.b.value.fill(-1e4);
-        let never = verify::VerifierStream::new(deaf, 0.5).unwrap();
+        let never = verify::VerifierStream::new(vec![deaf.clone()], 0.5).unwrap();
         assert!(run::detect_samples(&net, &det, Some(&never), &a.samples, a.rate).unwrap().detections.is_empty());
-        assert!(verify::VerifierStream::new(load_verifier(None).unwrap(), 1.5).is_err());
+        let mut keen = deaf.clone();
+        keen.out.b.value.fill(1e4);
+        let halves = |threshold| verify::VerifierStream::new(vec![deaf.clone(), keen.clone()], threshold).unwrap();
+        assert_eq!(run::detect_samples(&net, &det, Some(&halves(0.5)), &a.samples, a.rate).unwrap().detections, checked.detections);
+        assert!(run::detect_samples(&net, &det, Some(&halves(0.6)), &a.samples, a.rate).unwrap().detections.is_empty());
+        assert!(verify::VerifierStream::new(load_verifiers(&[]).unwrap(), 1.5).is_err());
+        assert!(verify::VerifierStream::new(Vec::new(), 0.5).is_err());
+        // members must read alike
+        let mut stranger = keen.clone();
+        stranger.info.insert("word".into(), "hey seqlab".into());
+        let err = verify::VerifierStream::new(vec![keen, stranger], 0.5).err().unwrap();
+        assert!(err.to_string().contains("\"activate\" against") && err.to_string().contains("\"hey seqlab\""), "{err}");
         // a verifier for another word is refused
         let mut other = net.clone();
         other.info.insert("word".into(), "hey seqlab".into());
         let err = run::detect_samples(&other, &det, Some(&stream), &a.samples, a.rate).err().unwrap();
         assert!(err.to_string().contains("hey seqlab"), "{err}");
         // and the default second look is there for "activate" only
-        assert!(default_verifier(&net).unwrap().is_some());
-        assert!(default_verifier(&other).unwrap().is_none());
+        assert_eq!(default_verifiers(&net).unwrap().map(|v| v.len()), Some(2));
+        assert!(default_verifiers(&other).unwrap().is_none());
     }
 }

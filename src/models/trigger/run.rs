@@ -411,6 +411,8 @@ pub struct EvalReport {
     /// The verifier's threshold when each detection had a second look; None for the
     /// detector alone.
     pub verifier_threshold: Option<f32>,
+    /// How many verifiers' probabilities were averaged (0 for the detector alone).
+    pub verifiers: usize,
     /// Every labelled word not found, in file order.
     pub missed: Vec<Spot>,
     /// Every false accept, in file order.
@@ -503,6 +505,7 @@ pub fn eval_dir(
         audio_seconds,
         sensitivity: det.sensitivity,
         verifier_threshold: verifier.map(VerifierStream::threshold),
+        verifiers: verifier.map_or(0, |v| v.members().len()),
         missed,
         false_accepts_at,
         false_accepts_by_cause: contents.map(|_| {

@@ -119,13 +119,18 @@ fn window_by<'a>(cfg: &VerifierConfig, bands: usize, fired: u64, row: impl Fn(u6
     w
 }
 
-/// The verifier fed one log-mel frame at a time, as the live path and `detect` run it: its
-/// own PCEN smoother and a ring of the latest frames, enough for a window whose candidate
-/// fired up to 64 frames ago. Answering allocates one window, on the detector's thread,
-/// once per candidate.
+/// The second look fed one log-mel frame at a time, as the live path and `detect` run it:
+/// its own PCEN smoother and a ring of the latest frames, enough for a window whose
+/// candidate fired up to 64 frames ago. Answering allocates one window, on the detector's
+/// thread, once per candidate.
+///
+/// One verifier, or several trained differently whose probabilities are averaged: the
+/// shipped pair err on different words and voices, so their mean turns down more of the
+/// one's false accepts than it loses of the other's words (README).
 #[derive(Clone, Debug)]
 pub struct VerifierStream {
-    verifier: Verifier<f32>,
+    /// Never empty; all read the same window and know the same word.
+    members: Vec<Verifier<f32>>,
     threshold: f32,
     pcen: Pcen,
     /// [capacity, M]; frame i lives in row i % capacity.
@@ -134,18 +139,31 @@ pub struct VerifierStream {
 }
 
 impl VerifierStream {
-    /// Keeps a candidate when the verifier's probability is at least `threshold`.
-    pub fn new(verifier: Verifier<f32>, threshold: f32) -> Result<Self, ModelError> {
+    /// Keeps a candidate when the members' mean probability is at least `threshold`.
+    pub fn new(members: Vec<Verifier<f32>>, threshold: f32) -> Result<Self, ModelError> {
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ModelError::Invalid(format!("the verifier threshold is a probability in 0..=1, got {threshold}")));
         }
-        let m = verifier.cfg.n_mels;
-        let ring = Array2::zeros((verifier.cfg.frames() + 64, m));
-        Ok(Self { pcen: Pcen::new(m, PcenConfig::default()), ring, frames: 0, verifier, threshold })
+        let first = members.first().ok_or_else(|| ModelError::Invalid("a second look needs at least one verifier".into()))?;
+        let reads = |v: &Verifier<f32>| (v.cfg.before, v.cfg.after, v.cfg.n_mels, v.info.get("word").cloned());
+        if let Some(odd) = members.iter().find(|v| reads(v) != reads(first)) {
+            let say = |(before, after, bands, word): (usize, usize, usize, Option<String>)| {
+                format!("{before} + {after} frames of {bands} bands for {}", word.map_or_else(|| "no word".to_string(), |w| format!("\"{w}\"")))
+            };
+            return Err(ModelError::Invalid(format!("the verifiers do not read alike: {} against {}", say(reads(first)), say(reads(odd)))));
+        }
+        let m = first.cfg.n_mels;
+        let ring = Array2::zeros((first.cfg.frames() + 64, m));
+        Ok(Self { pcen: Pcen::new(m, PcenConfig::default()), ring, frames: 0, members, threshold })
     }
 
+    /// The first member: its window and word are every member's.
     pub fn verifier(&self) -> &Verifier<f32> {
-        &self.verifier
+        &self.members[0]
+    }
+
+    pub fn members(&self) -> &[Verifier<f32>] {
+        &self.members
     }
 
     pub fn threshold(&self) -> f32 {
@@ -178,12 +196,21 @@ impl VerifierStream {
     pub fn accept(&self, fired: u64) -> bool {
         let cap = self.ring.nrows() as u64;
         let heard = |i: u64| i < self.frames && i + cap >= self.frames;
-        self.judge(window_by(&self.verifier.cfg, self.ring.ncols(), fired, |i| heard(i).then(|| self.ring.row((i % cap) as usize))))
+        self.judge(window_by(&self.verifier().cfg, self.ring.ncols(), fired, |i| heard(i).then(|| self.ring.row((i % cap) as usize))))
     }
 
-    /// Whether one window [W, M] holds the word (a window of another shape does not).
+    /// Whether one window [W, M] holds the word, by the members' mean probability (a window
+    /// of another shape does not).
     pub fn judge(&self, w: Array2<f32>) -> bool {
-        self.verifier.predict(w.insert_axis(Axis(0)).view()).is_ok_and(|p| p[0] >= self.threshold)
+        let x = w.insert_axis(Axis(0));
+        let mut sum = 0.0;
+        for v in &self.members {
+            match v.predict(x.view()) {
+                Ok(p) => sum += p[0],
+                Err(_) => return false,
+            }
+        }
+        sum / self.members.len() as f32 >= self.threshold
     }
 }
 
