@@ -179,8 +179,8 @@ pub enum Action {
         #[arg(long)]
         dropout: Option<f64>,
     },
-    /// Print detection times in a WAV/FLAC file, heard out with 1 s of silence as a microphone
-    /// would go on; optionally write it with chimes mixed in.
+    /// Print detection times in a WAV/FLAC file, heard out with 1 s of room tone as a
+    /// microphone would go on; optionally write it with chimes mixed in.
     Detect {
         file: PathBuf,
         #[arg(long)]
@@ -383,7 +383,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             let look = verify.stream(&net)?;
             let (r, audio) = run::detect_file(&net, &detector.config(look.is_some()), look.as_ref(), &file)?;
             for &t in &r.detections {
-                let note = if t > r.seconds { " (after the end, in the silence the file is heard out with)" } else { "" };
+                let note = if t > r.seconds { " (after the end, in the second of room tone the file is heard out with)" } else { "" };
                 println!("detected at {t:.2} s{note}");
             }
             if r.detections.is_empty() {
