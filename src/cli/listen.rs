@@ -38,8 +38,7 @@ pub fn listen(device: Option<&str>, model: Option<&Path>, detector: &DetectorArg
     let (mic, samples) = Microphone::open(device, 4.0).map_err(|e| anyhow::anyhow!("{e} (`seqlab trigger detect FILE`)"))?;
     let net = trigger::load_model(model).context("loading the trigger-word model")?;
     let word = net.info.get("word").cloned().unwrap_or_else(|| "the trigger word".into());
-    let verifier = verify.stream(&net)?;
-    let det = detector.config(verifier.is_some());
+    let (verifier, det) = verify.with_settings(detector, &net)?;
     let sensitivity = Arc::new(AtomicU32::new(det.sensitivity.to_bits()));
     let look = verifier.as_ref().map_or_else(|| format!("detector alone, sensitivity {}", det.sensitivity), |v| format!("sensitivity {} with a second look ({} verifier{})", det.sensitivity, v.members().len(), if v.members().len() == 1 { "" } else { "s" }));
     let detector = TriggerDetector::new(&net, det, verifier, sensitivity)?;

@@ -37,7 +37,7 @@ pub struct DetectorArgs {
 
 impl DetectorArgs {
     /// The settings for a detector with or without a second look behind it.
-    pub(crate) fn config(&self, second_look: bool) -> DetectorConfig {
+    fn config(&self, second_look: bool) -> DetectorConfig {
         let defaults = DetectorConfig::with_second_look(second_look);
         DetectorConfig { sensitivity: self.sensitivity.unwrap_or(defaults.sensitivity), min_steps: self.min_steps, refractory_s: self.refractory }
     }
@@ -66,8 +66,16 @@ pub struct VerifierArgs {
 }
 
 impl VerifierArgs {
+    /// The second look that `net`'s detections get, if any, and the detector settings that
+    /// go with it (the sensitivity's default depends on whether there is one).
+    pub(crate) fn with_settings(&self, detector: &DetectorArgs, net: &TriggerNet<f32>) -> anyhow::Result<(Option<VerifierStream>, DetectorConfig)> {
+        let look = self.stream(net)?;
+        let det = detector.config(look.is_some());
+        Ok((look, det))
+    }
+
     /// The second look that `net`'s detections get, if any.
-    pub(crate) fn stream(&self, net: &TriggerNet<f32>) -> anyhow::Result<Option<VerifierStream>> {
+    fn stream(&self, net: &TriggerNet<f32>) -> anyhow::Result<Option<VerifierStream>> {
         let verifier = if self.no_verify {
             None
         } else if self.verify || !self.verifier.is_empty() {
@@ -380,8 +388,8 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         }
         Action::Detect { file, model, verify, chime_out, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
-            let look = verify.stream(&net)?;
-            let (r, audio) = run::detect_file(&net, &detector.config(look.is_some()), look.as_ref(), &file)?;
+            let (look, det) = verify.with_settings(&detector, &net)?;
+            let (r, audio) = run::detect_file(&net, &det, look.as_ref(), &file)?;
             for &t in &r.detections {
                 let note = if t > r.seconds { " (after the end, in the second of room tone the file is heard out with)" } else { "" };
                 println!("detected at {t:.2} s{note}");
@@ -402,8 +410,8 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         Action::Eval { dir, model, verify, detector, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let bar = progress::bar(0);
-            let look = verify.stream(&net)?;
-            let report = run::eval_dir(&net, look.as_ref(), &detector.config(look.is_some()), &dir, |d, t| progress::show(&bar, d, t))?;
+            let (look, det) = verify.with_settings(&detector, &net)?;
+            let report = run::eval_dir(&net, look.as_ref(), &det, &dir, |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
             let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
             let look = report.verifier_threshold.map_or("off".to_string(), |t| format!("on ({} verifier{}, mean probability >= {t})", report.verifiers, if report.verifiers == 1 { "" } else { "s" }));

@@ -339,8 +339,8 @@ impl TriggerPanel {
                         detections.push(t);
                     }
                 };
-                pipeline.push(&x, &mut on_step);
-                let last = pipeline.finish_recording(&x, &mut on_step);
+                pipeline.push(&run::heard_out(x), &mut on_step);
+                let last = pipeline.finish();
                 detections.extend(last);
                 Ok(FileOutcome { trace, detections, seconds: audio.seconds() })
             })();

@@ -11,7 +11,7 @@ use super::detect::{Cascade, DetectorConfig, EARLY, LATE, checked_detections, de
 use super::verify::{VerifierStream, window};
 use super::verify_train::{frame_at, verifier_frames};
 use super::model::{Streamer, TriggerNet};
-use crate::dsp::mix::mix_into;
+use crate::dsp::mix::{mix_into, rms};
 use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
 use crate::models::ModelError;
 use crate::nn::seeded_rng;
@@ -121,21 +121,14 @@ impl Pipeline {
         });
     }
 
-    /// The end of `recording` (the 16-kHz samples just pushed): [`room_tone`] after it,
-    /// reported through `on_step` like any other audio, then [`Detector::finish`]. A word
-    /// that ends as the file does is judged as a live listener, whose microphone goes on,
-    /// would judge it: a detector answers after a word, never inside it, so without the tail
-    /// such a word could not be found at all.
-    pub fn finish_recording(&mut self, recording: &[f32], mut on_step: impl FnMut(f64, f32, bool)) -> Option<f64> {
-        for chunk in room_tone(recording).chunks(1600) {
-            self.push(chunk, &mut on_step);
-        }
+    /// See [`Detector::finish`]. A recording is pushed [`heard_out`] first.
+    pub fn finish(&mut self) -> Option<f64> {
         self.detector.finish()
     }
 }
 
-/// Seconds heard after a recording's end ([`Pipeline::finish_recording`]): the reach of a
-/// hit ([`LATE`]), so every labelled word has its whole window.
+/// Seconds heard after a recording's end ([`heard_out`]): the reach of a hit ([`LATE`]), so
+/// every labelled word has its whole window.
 pub const TAIL_SECONDS: f64 = LATE;
 
 /// [`TAIL_SECONDS`] of what a microphone would go on hearing after `x` (16 kHz): pink noise
@@ -143,15 +136,17 @@ pub const TAIL_SECONDS: f64 = LATE;
 /// that, training never shows it, and the detector fired on the sudden drop into it (2 false
 /// accepts in 6 h of held-out clips).
 pub fn room_tone(x: &[f32]) -> Vec<f32> {
-    let floor = x.chunks_exact(1600).map(|b| (b.iter().map(|v| v * v).sum::<f32>() / b.len() as f32).sqrt()).fold(f32::INFINITY, f32::min);
+    let floor = x.chunks_exact(1600).map(rms).fold(f32::INFINITY, f32::min);
     let floor = if floor.is_finite() { floor } else { 0.0 };
     let mut tone = data::synthetic_noise((TAIL_SECONDS * SAMPLE_RATE as f64) as usize, 1, &mut seeded_rng(0x7A11));
     tone.iter_mut().for_each(|v| *v *= floor);
     tone
 }
 
-/// A 16-kHz recording followed by the [`room_tone`] that [`Pipeline::finish_recording`] hears
-/// after it.
+/// A 16-kHz recording followed by its [`room_tone`]: what every path that runs a file feeds
+/// the pipeline. A word that ends as the file does is judged as a live listener, whose
+/// microphone goes on, would judge it: a detector answers after a word, never inside it, so
+/// without the tail such a word could not be found at all.
 pub fn heard_out(mut x: Vec<f32>) -> Vec<f32> {
     let tone = room_tone(&x);
     x.extend(tone);
@@ -183,8 +178,13 @@ impl FileResult {
 
 /// Detections in one signal, each also passing `verifier` when one is given.
 pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Option<&VerifierStream>, samples: &[f32], rate: u32) -> Result<FileResult, ModelError> {
+    detect_heard(net, det, verifier, samples, rate).map(|(r, _)| r)
+}
+
+/// [`detect_samples`], also giving back the 16-kHz signal it heard, tail included.
+fn detect_heard(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Option<&VerifierStream>, samples: &[f32], rate: u32) -> Result<(FileResult, Vec<f32>), ModelError> {
     let start = Instant::now();
-    let x = resample(samples, rate, SAMPLE_RATE).map_err(dsp_err)?;
+    let x = heard_out(resample(samples, rate, SAMPLE_RATE).map_err(dsp_err)?);
     let mut pipe = Pipeline::new(net, det.clone(), verifier.cloned())?;
     let mut detections = Vec::new();
     let mut trace = Vec::with_capacity(x.len() / 640 + 1);
@@ -197,9 +197,9 @@ pub fn detect_samples(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Opt
     for chunk in x.chunks(1600) {
         pipe.push(chunk, &mut on_step);
     }
-    let last = pipe.finish_recording(&x, &mut on_step);
-    detections.extend(last);
-    Ok(FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), trace })
+    detections.extend(pipe.finish());
+    let r = FileResult { detections, seconds: samples.len() as f64 / rate.max(1) as f64, compute_seconds: start.elapsed().as_secs_f64(), trace };
+    Ok((r, x))
 }
 
 pub fn detect_file(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Option<&VerifierStream>, path: &Path) -> Result<(FileResult, crate::dsp::Audio), ModelError> {
@@ -454,8 +454,9 @@ pub fn eval_dir(
     let curve_cfgs: Vec<DetectorConfig> = CURVE_SENSITIVITIES.iter().map(|&sensitivity| DetectorConfig { sensitivity, ..det.clone() }).collect();
     let mut curve_counts = vec![(0usize, 0usize); curve_cfgs.len()];
     for (i, row) in rows.iter().enumerate() {
-        let (r, audio) = detect_file(net, det, verifier, &dir.join(&row.file))?;
-        let mut checked = Checked::new(verifier, &audio)?;
+        let audio = read_audio(&dir.join(&row.file)).map_err(dsp_err)?;
+        let (r, heard) = detect_heard(net, det, verifier, &audio.samples, audio.rate)?;
+        let mut checked = Checked::new(verifier, &heard)?;
         let s = score(&r.detections, &row.ends);
         hits += s.hits;
         positives += s.positives;
@@ -529,9 +530,10 @@ struct Checked<'a> {
 }
 
 impl<'a> Checked<'a> {
-    fn new(verifier: Option<&'a VerifierStream>, audio: &crate::dsp::Audio) -> Result<Self, ModelError> {
+    /// `heard`: the 16-kHz recording as the pipeline heard it, tail included.
+    fn new(verifier: Option<&'a VerifierStream>, heard: &[f32]) -> Result<Self, ModelError> {
         let frames = match verifier {
-            Some(_) => verifier_frames(&heard_out(resample(&audio.samples, audio.rate, SAMPLE_RATE).map_err(dsp_err)?), &SpectrogramConfig::default())?,
+            Some(_) => verifier_frames(heard, &SpectrogramConfig::default())?,
             None => ndarray::Array2::zeros((0, 0)),
         };
         Ok(Self { verifier, frames, verdicts: Default::default() })

@@ -237,9 +237,8 @@ pub fn mining_inputs(bank: &Bank) -> Result<Vec<Array2<f32>>, ModelError> {
         .collect()
 }
 
-/// Hard-negative mining: a negative whose [`mining_inputs`] spectrogram the network gives a
-/// highest probability p gets weight 1 + 4p, so the words the detector takes for the trigger
-/// come up to five times as often while every other word still comes up.
+/// Hard-negative mining: each negative's [`mined_weight`] from the detector's probabilities
+/// over its [`mining_inputs`] spectrogram.
 pub fn hard_negative_weights(net: &TriggerNet<f32>, inputs: &[Array2<f32>], threads: usize) -> Result<Vec<f32>, ModelError> {
     on_chunks(inputs, threads, |chunk| {
         chunk
@@ -248,11 +247,17 @@ pub fn hard_negative_weights(net: &TriggerNet<f32>, inputs: &[Array2<f32>], thre
                 if net.config().steps_for(sg.nrows()) == 0 {
                     return Ok(1.0);
                 }
-                let p = predict_one(net, sg.view())?;
-                Ok(1.0 + 4.0 * p.iter().copied().fold(0f32, f32::max))
+                Ok(mined_weight(predict_one(net, sg.view())?.iter().copied()))
             })
             .collect()
     })
+}
+
+/// Hard-negative mining's weight for a negative the network gave these probabilities:
+/// 1 + 4 x the highest, so the words it takes for the trigger come up to five times as often
+/// while every other word still comes up.
+pub fn mined_weight(p: impl Iterator<Item = f32>) -> f32 {
+    1.0 + 4.0 * p.fold(0f32, f32::max)
 }
 
 /// `work` on `items` split into one run of neighbours per thread, the results joined in

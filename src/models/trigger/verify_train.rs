@@ -16,7 +16,7 @@ use rand::Rng;
 
 use super::data::{self, Bank, Example};
 use super::detect::{EARLY, LATE};
-use super::train::{Augment, Event, TrainConfig, example_seed, mining_inputs, on_chunks, on_replicas};
+use super::train::{Augment, Event, TrainConfig, example_seed, mined_weight, mining_inputs, on_chunks, on_replicas};
 use super::verify::{Verifier, VerifierConfig, window};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::pcen::{PcenConfig, pcen};
@@ -117,9 +117,8 @@ pub fn mining_frames(bank: &Bank) -> Result<Vec<(Array2<f32>, f64)>, ModelError>
     Ok(inputs.iter().zip(&bank.negatives).map(|(sg, clip)| (pcen(sg.view(), &PcenConfig::default()), 0.25 + clip.len() as f64 / rate)).collect())
 }
 
-/// Hard-negative mining for the verifier (`--mine`, as for the detector): a negative that
-/// the verifier keeps with highest probability p at [`MINING_FIRE`] gets weight 1 + 4p, so
-/// the words it still takes for the trigger come up to five times as often.
+/// Hard-negative mining for the verifier (`--mine`, as for the detector): each negative's
+/// [`mined_weight`] from the verifier's probabilities at [`MINING_FIRE`].
 pub fn hard_negative_weights(v: &Verifier<f32>, mining: &[(Array2<f32>, f64)], threads: usize) -> Result<Vec<f32>, ModelError> {
     let spec = SpectrogramConfig::default();
     let cfg = v.config();
@@ -134,7 +133,7 @@ pub fn hard_negative_weights(v: &Verifier<f32>, mining: &[(Array2<f32>, f64)], t
                 }
             }
             let p = v.predict(x.view())?.to_vec();
-            out.extend(p.chunks(MINING_FIRE.len()).map(|w| 1.0 + 4.0 * w.iter().copied().fold(0f32, f32::max)));
+            out.extend(p.chunks(MINING_FIRE.len()).map(|w| mined_weight(w.iter().copied())));
         }
         Ok(out)
     })
