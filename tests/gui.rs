@@ -216,10 +216,43 @@ fn trigger_panel_second_look_by_default_and_only_for_its_word() {
     let net = TriggerNet::<f32>::new(TriggerConfig::small(), 1).unwrap();
     let mut harness = panel_harness(TriggerPanel::new().with_model(net).with_file(wav));
     harness.run_steps(2);
-    assert!(harness.query_by_label_contains("only for the word the shipped verifiers know").is_some());
+    assert!(harness.query_by_label_contains("no verifier knows").is_some());
     assert_eq!(harness.state().sensitivity(), 0.5, "a detector alone starts at 0.5");
     harness.get_by_label("Detect").click();
     assert!(step_until(&mut harness, Duration::from_secs(30), |h| h.state().file_detections().is_some()), "the detector runs alone");
+}
+
+/// A word trained in the panel comes with its own verifier: behind a detector for "hey
+/// seqlab" (untrained stand-ins for both networks, named for the word) the second look is
+/// offered, starts on at sensitivity 0.9, and Detect runs with it; a verifier for another
+/// word is not offered.
+#[test]
+fn trigger_panel_second_look_for_a_trained_word() {
+    use seqlab::gui::TriggerPanel;
+    use seqlab::models::trigger::model::{TriggerConfig, TriggerNet};
+    use seqlab::models::trigger::verify::{Verifier, VerifierConfig};
+    let wav = std::path::Path::new("src/models/trigger/testdata/activate_en-us.wav");
+    let named = |word: &str| {
+        let mut net = TriggerNet::<f32>::new(TriggerConfig::small(), 1).unwrap();
+        net.info.insert("word".into(), word.into());
+        let mut v = Verifier::<f32>::new(VerifierConfig::default(), 1).unwrap();
+        v.info.insert("word".into(), word.into());
+        (net, v)
+    };
+    let (net, v) = named("hey seqlab");
+    let mut harness = panel_harness(TriggerPanel::new().with_model(net).with_verifiers(vec![v]).with_file(wav));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("no verifier knows").is_none());
+    assert_eq!(harness.state().sensitivity(), 0.9, "the second look is on");
+    harness.get_by_label("Detect").click();
+    assert!(step_until(&mut harness, Duration::from_secs(30), |h| h.state().file_detections().is_some()), "no result with the second look");
+
+    let (net, _) = named("hey seqlab");
+    let (_, other) = named("activate");
+    let mut harness = panel_harness(TriggerPanel::new().with_model(net).with_verifiers(vec![other]));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("no verifier knows").is_some());
+    assert_eq!(harness.state().sensitivity(), 0.5);
 }
 
 /// Generate fills the piano roll's song; Save MIDI writes a file that parses back with the

@@ -27,6 +27,7 @@ use crate::models::ModelError;
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerNet;
 use crate::models::trigger::train::{self as ttrain, Event, TrainConfig};
+use crate::models::trigger::verify_train::{self, WindowScore};
 use crate::models::trigger::{self, run};
 
 /// Columns of spectrogram kept on screen: 5 s at a 10-ms hop.
@@ -55,7 +56,9 @@ struct FileOutcome {
 enum TrainMsg {
     Stage(String, f32),
     Event(Event),
-    Done(Box<Result<TriggerNet<f32>, ModelError>>),
+    VerifierEvent(Event<WindowScore>),
+    /// The detector and, unless training was stopped before it was done, its verifier.
+    Done(Box<Result<(TriggerNet<f32>, Option<Verifier<f32>>), ModelError>>),
 }
 
 pub struct TriggerPanel {
@@ -71,8 +74,9 @@ pub struct TriggerPanel {
     /// Whether the sensitivity was last set to the default with a second look or without
     /// (None: not yet); when that changes, so does the sensitivity.
     sensitivity_set_for: Option<bool>,
-    /// The shipped pair of verifiers, loaded once.
-    shipped_verifier: Result<Vec<Verifier<f32>>, String>,
+    /// The verifiers for the detector's word: the shipped pair, loaded once, or the one
+    /// trained beside a new word's detector (none when its training was stopped).
+    verifiers: Result<Vec<Verifier<f32>>, String>,
     columns: VecDeque<Box<[f32]>>,
     texture: Option<egui::TextureHandle>,
     trace: VecDeque<[f64; 2]>,
@@ -118,7 +122,7 @@ impl TriggerPanel {
             shared_sensitivity: Arc::new(AtomicU32::new(sensitivity.to_bits())),
             verify: true,
             sensitivity_set_for: None,
-            shipped_verifier: trigger::load_verifiers(&[]).map_err(|e| format!("cannot load the shipped verifiers: {e}")),
+            verifiers: trigger::load_verifiers(&[]).map_err(|e| format!("cannot load the shipped verifiers: {e}")),
             columns: VecDeque::with_capacity(COLUMNS),
             texture: None,
             trace: VecDeque::new(),
@@ -148,6 +152,13 @@ impl TriggerPanel {
     /// Uses `net` instead of the shipped model, as if the user had just trained it.
     pub fn with_model(mut self, net: TriggerNet<f32>) -> Self {
         self.model = Ok(Arc::new(net));
+        self
+    }
+
+    /// Gives the second look `verifiers` instead of the shipped pair, as training a new word
+    /// does.
+    pub fn with_verifiers(mut self, verifiers: Vec<Verifier<f32>>) -> Self {
+        self.verifiers = Ok(verifiers);
         self
     }
 
@@ -212,17 +223,17 @@ impl TriggerPanel {
         self.live_error.as_deref()
     }
 
-    /// Whether the shipped verifiers know the word the detector listens for.
+    /// Whether there are verifiers and they know the word the detector listens for.
     fn second_look_fits(&self) -> bool {
-        matches!((&self.model, &self.shipped_verifier), (Ok(net), Ok(vs)) if vs.iter().all(|v| trigger::verifier_fits(net, v)))
+        matches!((&self.model, &self.verifiers), (Ok(net), Ok(vs)) if !vs.is_empty() && vs.iter().all(|v| trigger::verifier_fits(net, v)))
     }
 
-    /// The shipped verifiers when the second look is on and fits the detector's word.
+    /// The verifiers when the second look is on and fits the detector's word.
     fn verifier(&self) -> Result<Option<VerifierStream>, String> {
         if !self.verify || !self.second_look_fits() {
             return Ok(None);
         }
-        let v = self.shipped_verifier.clone()?;
+        let v = self.verifiers.clone()?;
         VerifierStream::new(v, 0.5).map(Some).map_err(|e| e.to_string())
     }
 
@@ -369,14 +380,17 @@ impl TriggerPanel {
             let stage = |what: &str, done: usize, total: usize| {
                 let _ = tx.send(TrainMsg::Stage(what.to_string(), done as f32 / total.max(1) as f32));
             };
-            let result = ttrain::train(&cfg, None, &stage, &mut |event| {
-                if tx.send(TrainMsg::Event(event)).is_err() || cancel.load(Ordering::Relaxed) {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
+            let go_on = |sent: bool| if !sent || cancel.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+            let result = ttrain::banks(&cfg, &stage).and_then(|(train_bank, val_bank)| {
+                verify_train::train_word(
+                    &cfg,
+                    train_bank,
+                    &val_bank,
+                    &mut |e| go_on(tx.send(TrainMsg::Event(e)).is_ok()),
+                    &mut |e| go_on(tx.send(TrainMsg::VerifierEvent(e)).is_ok()),
+                )
             });
-            let _ = tx.send(TrainMsg::Done(Box::new(result.map(|(net, _)| net))));
+            let _ = tx.send(TrainMsg::Done(Box::new(result)));
         });
         match job {
             Ok(j) => self.training = Some(j),
@@ -419,19 +433,30 @@ impl TriggerPanel {
                         self.progress = f;
                     }
                     TrainMsg::Event(Event::Progress { epoch, epochs, done, total, loss }) => {
-                        self.train_stage = format!("epoch {}/{epochs}: loss {loss:.3}", epoch + 1);
-                        self.progress = (epoch as f32 + done as f32 / total.max(1) as f32) / epochs.max(1) as f32;
+                        self.train_stage = format!("detector, epoch {}/{epochs}: loss {loss:.3}", epoch + 1);
+                        self.progress = halfway(0.0, epoch, epochs, done, total);
                     }
                     TrainMsg::Event(Event::Epoch { epoch, train_loss, val, seconds }) => {
                         let v = val.map(|v| format!(", held-out voices: recall {:.2}, {:.1} false accepts/h", v.recall, v.false_accepts_per_hour)).unwrap_or_default();
-                        self.train_log.push(format!("epoch {}: loss {train_loss:.3}{v} ({seconds:.0} s)", epoch + 1));
+                        self.train_log.push(format!("detector, epoch {}: loss {train_loss:.3}{v} ({seconds:.0} s)", epoch + 1));
+                    }
+                    TrainMsg::VerifierEvent(Event::Progress { epoch, epochs, done, total, loss }) => {
+                        self.train_stage = format!("second look, epoch {}/{epochs}: loss {loss:.3}", epoch + 1);
+                        self.progress = halfway(0.5, epoch, epochs, done, total);
+                    }
+                    TrainMsg::VerifierEvent(Event::Epoch { epoch, train_loss, val, seconds }) => {
+                        let v = val.map(|v| format!(", held-out windows: {:.3} of the words kept, {:.1}% of the others", v.recall, 100.0 * v.false_accept_rate)).unwrap_or_default();
+                        self.train_log.push(format!("second look, epoch {}: loss {train_loss:.3}{v} ({seconds:.0} s)", epoch + 1));
                     }
                     TrainMsg::Done(result) => match *result {
-                        Ok(net) => {
+                        Ok((net, verifier)) => {
                             // The new word is live from the next Listen.
                             self.live = None;
                             self.model = Ok(Arc::new(net));
-                            self.train_log.push(format!("\"{}\" is ready: press Listen", self.word.trim()));
+                            let word = self.word.trim();
+                            let look = if verifier.is_some() { "with its own second look" } else { "without a second look (its training was stopped)" };
+                            self.verifiers = Ok(verifier.into_iter().collect());
+                            self.train_log.push(format!("\"{word}\" is ready {look}: press Listen"));
                         }
                         Err(e) => self.train_error = Some(e.to_string()),
                     },
@@ -486,12 +511,12 @@ impl TriggerPanel {
         ui.add_enabled_ui(self.live.is_none() && fits, |ui| {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.verify, "Second look").on_hover_text(
-                    "Two bidirectional GRUs hear the whole word and 0.16 s after it before the chime, and keep it if their mean probability is at least 0.5: several times fewer false accepts on held-out voices, 160 ms later (README)",
+                    "Bidirectional GRUs (the shipped pair for \"activate\", one for a word trained here) hear the whole word and 0.16 s after it before the chime, and keep it if their mean probability is at least 0.5: several times fewer false accepts on held-out voices, 160 ms later (README)",
                 );
-                if let Err(e) = &self.shipped_verifier {
+                if let Err(e) = &self.verifiers {
                     ui.small(e.as_str());
                 } else if !fits {
-                    ui.small("only for the word the shipped verifiers know (\"activate\"); `seqlab trigger train --word W --verifier` makes one");
+                    ui.small("no verifier knows this detector's word: train the word below to the end to get one");
                 }
             });
         });
@@ -590,7 +615,7 @@ impl TriggerPanel {
     fn train_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Your own word");
         ui.label(
-            "Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here. \
+            "Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here, then its second look (about 2 min each here). \
              A few takes of your own voice (say the word once per take) join the synthetic ones as a quarter of the examples.",
         );
         ui.horizontal(|ui| {
@@ -639,6 +664,12 @@ impl TriggerPanel {
             ui.colored_label(Color32::RED, e);
         }
     }
+}
+
+/// Training progress 0..1 when the detector (`start` 0) and then the verifier (`start` 0.5)
+/// each take half of the bar.
+fn halfway(start: f32, epoch: usize, epochs: usize, done: usize, total: usize) -> f32 {
+    start + 0.5 * (epoch as f32 + done as f32 / total.max(1) as f32) / epochs.max(1) as f32
 }
 
 /// WAV files in `dir` (0 when it does not exist).

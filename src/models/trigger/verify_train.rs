@@ -16,7 +16,8 @@ use rand::Rng;
 
 use super::data::{self, Bank, Example};
 use super::detect::{EARLY, LATE};
-use super::train::{Augment, Event, TrainConfig, example_seed, mined_weight, mining_inputs, on_chunks, on_replicas};
+use super::model::TriggerNet;
+use super::train::{Augment, Event, TrainConfig, example_seed, mined_weight, mining_inputs, on_chunks, on_replicas, train_on};
 use super::verify::{Verifier, VerifierConfig, window};
 use crate::dsp::SpectrogramConfig;
 use crate::dsp::pcen::{PcenConfig, pcen};
@@ -276,6 +277,41 @@ pub fn train_verifier(
     Ok((v, last_val))
 }
 
+/// The verifier a new word gets beside its detector: the shipped verifier's recipe (warped
+/// and masked frames, dropout 0.3) on the detector's schedule, so it costs about what the
+/// detector did. `seqlab trigger train --word W --verifier --vtlp --spec-augment --dropout
+/// 0.3` is the same from the terminal.
+pub fn new_word_recipe(cfg: &TrainConfig) -> (TrainConfig, VerifierConfig) {
+    (TrainConfig { augment: Augment { vtlp: true, spec_augment: true }, ..cfg.clone() }, VerifierConfig { dropout: 0.3, ..VerifierConfig::default() })
+}
+
+/// A new word's detector on `cfg`, then its verifier ([`new_word_recipe`]) on the same banks;
+/// no verifier when the detector's training was stopped, or when the verifier's was.
+pub fn train_word(
+    cfg: &TrainConfig,
+    train_bank: Bank,
+    val_bank: &Bank,
+    on_detector: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    on_verifier: &mut dyn FnMut(Event<WindowScore>) -> ControlFlow<()>,
+) -> Result<(TriggerNet<f32>, Option<Verifier<f32>>), ModelError> {
+    let mut stopped = false;
+    let (net, _) = train_on(cfg, train_bank.clone(), val_bank, None, &mut |e| {
+        let flow = on_detector(e);
+        stopped |= flow.is_break();
+        flow
+    })?;
+    if stopped {
+        return Ok((net, None));
+    }
+    let (vtrain, vcfg) = new_word_recipe(cfg);
+    let (v, _) = train_verifier(&vtrain, &vcfg, train_bank, val_bank, None, &mut |e| {
+        let flow = on_verifier(e);
+        stopped |= flow.is_break();
+        flow
+    })?;
+    Ok((net, (!stopped).then_some(v)))
+}
+
 fn accuracy(s: &WindowScore) -> f64 {
     let right = s.recall * s.positives as f64 + (1.0 - s.false_accept_rate) * s.negatives as f64;
     right / (s.positives + s.negatives).max(1) as f64
@@ -331,6 +367,44 @@ mod tests {
         let mut keen = v.clone();
         keen.out.b.value.fill(1e4);
         assert_eq!(hard_negative_weights(&keen, &mining, 2).unwrap(), vec![5.0, 5.0]);
+    }
+
+    /// A new word gets its detector and then a verifier for the same word on the shipped
+    /// verifier's recipe (dropout 0.3, warped and masked frames); stopping either training
+    /// leaves the word without one, and stopping the detector's never starts the verifier's.
+    #[test]
+    fn a_new_word_gets_a_detector_then_its_verifier() {
+        let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
+        let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
+        let bank = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] };
+        let cfg = TrainConfig {
+            word: "hey seqlab".into(),
+            model: crate::models::trigger::model::TriggerConfig { filters: 4, units: 3, ..crate::models::trigger::model::TriggerConfig::small() },
+            epochs: 1,
+            examples: 2,
+            batch: 2,
+            val_examples: 1,
+            example: ExampleSpec { seconds: 2.0, ..Default::default() },
+            ..TrainConfig::default()
+        };
+        let (vtrain, vcfg) = new_word_recipe(&cfg);
+        assert_eq!((vtrain.augment, vcfg.dropout, vtrain.epochs, vtrain.word.as_str()), (Augment { vtlp: true, spec_augment: true }, 0.3, 1, "hey seqlab"));
+
+        let mut go = |_: Event| ControlFlow::Continue(());
+        let (net, v) = train_word(&cfg, bank.clone(), &bank, &mut go, &mut |_| ControlFlow::Continue(())).unwrap();
+        let v = v.expect("a verifier");
+        assert!(crate::models::trigger::verifier_fits(&net, &v));
+        assert_eq!(v.config(), &vcfg);
+
+        let mut verifier_heard = false;
+        let (_, v) = train_word(&cfg, bank.clone(), &bank, &mut |_| ControlFlow::Break(()), &mut |_| {
+            verifier_heard = true;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert!(v.is_none() && !verifier_heard);
+        let (_, v) = train_word(&cfg, bank.clone(), &bank, &mut go, &mut |_| ControlFlow::Break(())).unwrap();
+        assert!(v.is_none());
     }
 
     /// Positives a rising chirp, negatives a steady hum: a few steps of training on a tiny
