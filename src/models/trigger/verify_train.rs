@@ -369,14 +369,19 @@ mod tests {
         assert_eq!(hard_negative_weights(&keen, &mining, 2).unwrap(), vec![5.0, 5.0]);
     }
 
+    /// A bank whose one positive is a rising chirp and whose one negative is a steady hum.
+    fn chirp_and_hum() -> Bank {
+        let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
+        let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
+        Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] }
+    }
+
     /// A new word gets its detector and then a verifier for the same word on the shipped
     /// verifier's recipe (dropout 0.3, warped and masked frames); stopping either training
     /// leaves the word without one, and stopping the detector's never starts the verifier's.
     #[test]
     fn a_new_word_gets_a_detector_then_its_verifier() {
-        let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
-        let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
-        let bank = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] };
+        let bank = chirp_and_hum();
         let cfg = TrainConfig {
             word: "hey seqlab".into(),
             model: crate::models::trigger::model::TriggerConfig { filters: 4, units: 3, ..crate::models::trigger::model::TriggerConfig::small() },
@@ -413,9 +418,7 @@ mod tests {
     /// same masks and mined weights included).
     #[test]
     fn trains_and_resumes_as_uninterrupted() {
-        let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
-        let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
-        let bank = Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] };
+        let bank = chirp_and_hum();
         let cfg = TrainConfig {
             epochs: 2,
             examples: 4,
