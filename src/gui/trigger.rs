@@ -57,8 +57,15 @@ enum TrainMsg {
     Stage(String, f32),
     Event(Event),
     VerifierEvent(Event<WindowScore>),
-    /// The detector and, unless training was stopped before it was done, its verifier.
-    Done(Box<Result<(TriggerNet<f32>, Option<Verifier<f32>>), ModelError>>),
+    Done(Box<Result<Trained, ModelError>>),
+}
+
+/// A word trained here: the detector and, unless training was stopped before it was done, its
+/// verifier; and the files they were saved to, or why they could not be.
+struct Trained {
+    net: TriggerNet<f32>,
+    verifier: Option<Verifier<f32>>,
+    saved: Result<Vec<PathBuf>, String>,
 }
 
 pub struct TriggerPanel {
@@ -94,6 +101,8 @@ pub struct TriggerPanel {
     training: Option<Worker<TrainMsg>>,
     /// Where takes of the user's voice are kept, one folder per word under it.
     own_root: PathBuf,
+    /// Where words trained here are saved ([`trigger::save_word`]).
+    words_root: PathBuf,
     own_takes: usize,
     recording: Option<Worker<Result<PathBuf, String>>>,
     record_error: Option<String>,
@@ -137,6 +146,7 @@ impl TriggerPanel {
             word: "activate".into(),
             training: None,
             own_root: PathBuf::from(".seqlab-cache/own"),
+            words_root: PathBuf::from(".seqlab-cache/words"),
             own_takes: 0,
             recording: None,
             record_error: None,
@@ -181,8 +191,7 @@ impl TriggerPanel {
 
     /// The folder of takes for the word in the box: its letters and digits, lower-cased.
     fn own_dir(&self) -> PathBuf {
-        let slug: String = self.word.trim().to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
-        self.own_root.join(slug)
+        self.own_root.join(trigger::word_slug(&self.word))
     }
 
     /// Records one take of TAKE_SECONDS on a worker and saves it in the word's folder.
@@ -376,6 +385,7 @@ impl TriggerPanel {
             backgrounds: shared("../shared/data/speech/background_noise"),
             ..TrainConfig::default()
         };
+        let words_root = self.words_root.clone();
         let job = Worker::spawn("trigger-train", move |tx: &Sender<TrainMsg>, cancel: &AtomicBool| {
             let stage = |what: &str, done: usize, total: usize| {
                 let _ = tx.send(TrainMsg::Stage(what.to_string(), done as f32 / total.max(1) as f32));
@@ -389,6 +399,10 @@ impl TriggerPanel {
                     &mut |e| go_on(tx.send(TrainMsg::Event(e)).is_ok()),
                     &mut |e| go_on(tx.send(TrainMsg::VerifierEvent(e)).is_ok()),
                 )
+            });
+            let result = result.map(|(mut net, mut verifier)| {
+                let saved = trigger::save_word(&words_root, &mut net, verifier.as_mut()).map_err(|e| e.to_string());
+                Trained { net, verifier, saved }
             });
             let _ = tx.send(TrainMsg::Done(Box::new(result)));
         });
@@ -449,7 +463,7 @@ impl TriggerPanel {
                         self.train_log.push(format!("second look, epoch {}: loss {train_loss:.3}{v} ({seconds:.0} s)", epoch + 1));
                     }
                     TrainMsg::Done(result) => match *result {
-                        Ok((net, verifier)) => {
+                        Ok(Trained { net, verifier, saved }) => {
                             // The new word is live from the next Listen.
                             self.live = None;
                             self.model = Ok(Arc::new(net));
@@ -457,6 +471,13 @@ impl TriggerPanel {
                             let look = if verifier.is_some() { "with its own second look" } else { "without a second look (its training was stopped)" };
                             self.verifiers = Ok(verifier.into_iter().collect());
                             self.train_log.push(format!("\"{word}\" is ready {look}: press Listen"));
+                            match saved {
+                                Ok(paths) => {
+                                    let flags: Vec<String> = paths.iter().zip(["--model", "--verifier"]).map(|(p, f)| format!("{f} {}", p.display())).collect();
+                                    self.train_log.push(format!("saved; from the terminal: seqlab trigger listen {}", flags.join(" ")));
+                                }
+                                Err(e) => self.train_error = Some(format!("the word works here but was not saved: {e}")),
+                            }
                         }
                         Err(e) => self.train_error = Some(e.to_string()),
                     },

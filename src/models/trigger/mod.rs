@@ -64,11 +64,68 @@ pub fn default_verifiers(net: &TriggerNet<f32>) -> Result<Option<Vec<verify::Ver
     Ok(v.iter().all(|v| verifier_fits(net, v)).then_some(v))
 }
 
+/// Where a word trained in the panel is kept under `dir`: its detector and its verifier, named
+/// by the word's letters and digits, lower-cased ("Hey, Seqlab!" -> `hey--seqlab-`).
+pub fn word_paths(dir: &Path, word: &str) -> (PathBuf, PathBuf) {
+    let slug = word_slug(word);
+    (dir.join(format!("{slug}.safetensors")), dir.join(format!("{slug}-verifier.safetensors")))
+}
+
+/// `word`'s letters and digits, lower-cased, anything else a dash: a name for its files.
+pub fn word_slug(word: &str) -> String {
+    word.trim().to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect()
+}
+
+/// Saves a trained word's detector and, if there is one, its verifier at [`word_paths`]
+/// (each written atomically), so `--model` and `--verifier` can use them, and removes an
+/// older verifier of the word when there is none; returns the paths written.
+pub fn save_word(dir: &Path, net: &mut TriggerNet<f32>, verifier: Option<&mut verify::Verifier<f32>>) -> Result<Vec<PathBuf>, ModelError> {
+    let word = net.info.get("word").cloned().unwrap_or_default();
+    let (net_path, verifier_path) = word_paths(dir, &word);
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_path_buf(), source })?;
+    let meta = net.metadata();
+    crate::nn::weights::save(&net_path, net, meta)?;
+    let mut written = vec![net_path];
+    if let Some(v) = verifier {
+        let meta = v.metadata();
+        crate::nn::weights::save(&verifier_path, v, meta)?;
+        written.push(verifier_path);
+    } else {
+        // one saved with an earlier detector for the word would not belong to this one
+        match std::fs::remove_file(&verifier_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ModelError::Io { path: verifier_path, source: e }),
+            _ => {}
+        }
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dsp::audio_file::decode_audio;
     use detect::DetectorConfig;
+
+    /// A word trained in the panel, saved under its slug, reads back as the same detector and
+    /// a verifier that fits it; saved again without a verifier, only the detector is left.
+    #[test]
+    fn a_saved_word_reads_back_with_its_verifier() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut net = TriggerNet::<f32>::new(model::TriggerConfig::small(), 1).unwrap();
+        net.info.insert("word".into(), "Hey, Seqlab!".into());
+        let mut v = verify::Verifier::<f32>::new(verify::VerifierConfig::default(), 1).unwrap();
+        v.info.insert("word".into(), "Hey, Seqlab!".into());
+        let written = save_word(dir.path(), &mut net, Some(&mut v)).unwrap();
+        assert_eq!(written, vec![dir.path().join("hey--seqlab-.safetensors"), dir.path().join("hey--seqlab--verifier.safetensors")]);
+        let back = load_model(Some(&written[0])).unwrap();
+        let vs = load_verifiers(&written[1..]).unwrap();
+        assert!(verifier_fits(&back, &vs[0]));
+        let x = ndarray::Array3::<f32>::from_shape_fn((1, 30, 40), |(_, t, m)| ((t * 7 + m) % 11) as f32 * 0.1);
+        assert_eq!(back.predict(x.view()).unwrap(), net.predict(x.view()).unwrap());
+
+        assert_eq!(save_word(dir.path(), &mut net, None).unwrap(), written[..1]);
+        assert!(written[0].exists() && !written[1].exists());
+    }
 
     /// The shipped model on espeak-ng's plain `en-us` voice, which is held out of training
     /// (variant index 100, a multiple of 5). The clip is 0.5 s of quiet pink noise,
