@@ -255,6 +255,48 @@ fn trigger_panel_second_look_for_a_trained_word() {
     assert_eq!(harness.state().sensitivity(), 0.5);
 }
 
+/// After a restart the words trained here are back: the Detector picker lists each saved word
+/// (stand-in networks named for it), choosing one makes it the detector with its own second
+/// look (sensitivity 0.9), the shipped word comes back the same way, and a corrupt file is
+/// reported while the detector in use stays.
+#[test]
+fn trigger_panel_picks_a_saved_word() {
+    use seqlab::gui::TriggerPanel;
+    use seqlab::models::trigger::model::{TriggerConfig, TriggerNet};
+    use seqlab::models::trigger::verify::{Verifier, VerifierConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = TriggerNet::<f32>::new(TriggerConfig::small(), 1).unwrap();
+    net.info.insert("word".into(), "hey seqlab".into());
+    let mut v = Verifier::<f32>::new(VerifierConfig::default(), 1).unwrap();
+    v.info.insert("word".into(), "hey seqlab".into());
+    seqlab::models::trigger::save_word(dir.path(), &mut net, Some(&mut v)).unwrap();
+    std::fs::write(dir.path().join("broken.safetensors"), b"not a model").unwrap();
+    let mut harness = panel_harness(TriggerPanel::new().with_words_root(dir.path()));
+    let mut pick = |harness: &mut Harness<'_, TriggerPanel>, entry: &str| {
+        harness.get_by_label("Detector").click();
+        harness.run_steps(2);
+        harness.get_by_label(entry).click();
+        harness.run_steps(1);
+    };
+    harness.run_steps(2);
+    assert_eq!(harness.state().detector_word(), Some("activate"));
+    pick(&mut harness, "hey-seqlab");
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("hey seqlab")), "the saved word was not loaded");
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("Say \"hey seqlab\"").is_some());
+    assert!(harness.query_by_label_contains("no verifier knows").is_none());
+    assert_eq!(harness.state().sensitivity(), 0.9, "its own second look is on");
+
+    pick(&mut harness, "broken (no second look)");
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.query_by_label_contains("cannot use that word").is_some()), "no error for a corrupt file");
+    assert!(harness.query_by_label_contains("broken.safetensors").is_some());
+    assert_eq!(harness.state().detector_word(), Some("hey seqlab"));
+
+    pick(&mut harness, "activate (shipped)");
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("activate")), "the shipped word did not come back");
+    assert!(harness.query_by_label_contains("cannot use that word").is_none());
+}
+
 /// Generate fills the piano roll's song; Save MIDI writes a file that parses back with the
 /// same melody; Save WAV renders on the worker and writes a WAV once it is done.
 #[test]

@@ -60,6 +60,12 @@ enum TrainMsg {
     Done(Box<Result<Trained, ModelError>>),
 }
 
+/// A detector and its verifiers read on a worker, with the name the picker shows for them.
+type Loaded = Result<(String, TriggerNet<f32>, Vec<Verifier<f32>>), String>;
+
+/// What the Detector picker shows for the shipped model.
+const SHIPPED_LABEL: &str = "activate (shipped)";
+
 /// A word trained here: the detector and, unless training was stopped before it was done, its
 /// verifier; and the files they were saved to, or why they could not be.
 struct Trained {
@@ -103,6 +109,12 @@ pub struct TriggerPanel {
     own_root: PathBuf,
     /// Where words trained here are saved ([`trigger::save_word`]).
     words_root: PathBuf,
+    /// The words saved there, offered by the Detector picker beside the shipped one.
+    saved: Vec<trigger::SavedWord>,
+    /// What the picker shows: the shipped model, a saved word's slug, or a word just trained.
+    detector_name: String,
+    loading: Option<Worker<Loaded>>,
+    load_error: Option<String>,
     own_takes: usize,
     recording: Option<Worker<Result<PathBuf, String>>>,
     record_error: Option<String>,
@@ -147,6 +159,10 @@ impl TriggerPanel {
             training: None,
             own_root: PathBuf::from(".seqlab-cache/own"),
             words_root: PathBuf::from(".seqlab-cache/words"),
+            saved: Vec::new(),
+            detector_name: SHIPPED_LABEL.into(),
+            loading: None,
+            load_error: None,
             own_takes: 0,
             recording: None,
             record_error: None,
@@ -156,7 +172,41 @@ impl TriggerPanel {
             train_error: None,
         };
         panel.own_takes = count_takes(&panel.own_dir());
+        panel.saved = trigger::saved_words(&panel.words_root);
         panel
+    }
+
+    /// Saves and finds trained words under `root` instead of `.seqlab-cache/words`.
+    pub fn with_words_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.words_root = root.into();
+        self.saved = trigger::saved_words(&self.words_root);
+        self
+    }
+
+    /// The word the detector listens for, as its file says.
+    pub fn detector_word(&self) -> Option<&str> {
+        self.model.as_ref().ok().and_then(|n| n.info.get("word")).map(String::as_str)
+    }
+
+    /// Reads a saved word (None: the shipped one) on a worker; it replaces the detector and
+    /// its verifiers once read, and a file that cannot be read leaves them as they were.
+    fn start_loading(&mut self, word: Option<trigger::SavedWord>) {
+        self.load_error = None;
+        let name = word.as_ref().map_or(SHIPPED_LABEL.to_string(), |w| w.slug.clone());
+        let job = Worker::spawn("trigger-load", move |tx: &Sender<Loaded>, _: &AtomicBool| {
+            let _ = tx.send(trigger::load_word(word.as_ref()).map(|(net, v)| (name, net, v)).map_err(|e| e.to_string()));
+        });
+        match job {
+            Ok(j) => self.loading = Some(j),
+            Err(e) => self.load_error = Some(format!("cannot start loading: {e}")),
+        }
+    }
+
+    /// The new detector and verifiers, live from the next Listen.
+    fn use_detector(&mut self, net: TriggerNet<f32>, verifiers: Vec<Verifier<f32>>) {
+        self.live = None;
+        self.model = Ok(Arc::new(net));
+        self.verifiers = Ok(verifiers);
     }
 
     /// Uses `net` instead of the shipped model, as if the user had just trained it.
@@ -413,6 +463,23 @@ impl TriggerPanel {
     }
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.loading {
+            let poll = job.poll();
+            for loaded in poll.messages {
+                match loaded {
+                    Ok((name, net, verifiers)) => {
+                        self.use_detector(net, verifiers);
+                        self.detector_name = name;
+                    }
+                    Err(e) => self.load_error = Some(e),
+                }
+            }
+            if poll.finished {
+                self.loading = None;
+            } else {
+                ctx.request_repaint_after(Duration::from_millis(50));
+            }
+        }
         if let Some(job) = &self.recording {
             let poll = job.poll();
             for r in poll.messages {
@@ -464,19 +531,21 @@ impl TriggerPanel {
                     }
                     TrainMsg::Done(result) => match *result {
                         Ok(Trained { net, verifier, saved }) => {
-                            // The new word is live from the next Listen.
-                            self.live = None;
-                            self.model = Ok(Arc::new(net));
-                            let word = self.word.trim();
+                            let word = self.word.trim().to_string();
                             let look = if verifier.is_some() { "with its own second look" } else { "without a second look (its training was stopped)" };
-                            self.verifiers = Ok(verifier.into_iter().collect());
+                            self.use_detector(net, verifier.into_iter().collect());
                             self.train_log.push(format!("\"{word}\" is ready {look}: press Listen"));
                             match saved {
                                 Ok(paths) => {
                                     let flags: Vec<String> = paths.iter().zip(["--model", "--verifier"]).map(|(p, f)| format!("{f} {}", p.display())).collect();
-                                    self.train_log.push(format!("saved; from the terminal: seqlab trigger listen {}", flags.join(" ")));
+                                    self.train_log.push(format!("saved, and in the Detector list from now on; from the terminal: seqlab trigger listen {}", flags.join(" ")));
+                                    self.saved = trigger::saved_words(&self.words_root);
+                                    self.detector_name = trigger::word_slug(&word);
                                 }
-                                Err(e) => self.train_error = Some(format!("the word works here but was not saved: {e}")),
+                                Err(e) => {
+                                    self.train_error = Some(format!("the word works here but was not saved: {e}"));
+                                    self.detector_name = format!("{word} (not saved)");
+                                }
                             }
                         }
                         Err(e) => self.train_error = Some(e.to_string()),
@@ -501,6 +570,7 @@ impl TriggerPanel {
                 ui.colored_label(Color32::RED, e);
             }
         }
+        self.detector_ui(ui);
         ui.horizontal(|ui| {
             let names: Vec<String> = std::iter::once("default input".to_string()).chain(self.devices.iter().skip(1).cloned()).collect();
             ui.add_enabled_ui(self.live.is_none(), |ui| {
@@ -577,6 +647,38 @@ impl TriggerPanel {
                 }
             });
         });
+    }
+
+    /// The Detector picker: the shipped word and every word saved here, each with its verifier.
+    fn detector_ui(&mut self, ui: &mut egui::Ui) {
+        let mut pick = None;
+        ui.horizontal(|ui| {
+            let idle = self.live.is_none() && self.loading.is_none() && self.training.is_none();
+            ui.add_enabled_ui(idle, |ui| {
+                egui::ComboBox::from_label("Detector").selected_text(self.detector_name.as_str()).show_ui(ui, |ui| {
+                    if ui.selectable_label(self.detector_name == SHIPPED_LABEL, SHIPPED_LABEL).clicked() {
+                        pick = Some(None);
+                    }
+                    for w in &self.saved {
+                        let look = if w.verifier.is_some() { "" } else { " (no second look)" };
+                        if ui.selectable_label(self.detector_name == w.slug, format!("{}{look}", w.slug)).clicked() {
+                            pick = Some(Some(w.clone()));
+                        }
+                    }
+                });
+            });
+            if self.loading.is_some() {
+                ui.spinner();
+            } else if self.saved.is_empty() {
+                ui.small("words you train below are saved and listed here");
+            }
+        });
+        if let Some(e) = &self.load_error {
+            ui.colored_label(Color32::RED, format!("cannot use that word: {e}"));
+        }
+        if let Some(word) = pick {
+            self.start_loading(word);
+        }
     }
 
     /// The last few seconds of log-mel columns as an image: time left to right, low

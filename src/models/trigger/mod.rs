@@ -100,6 +100,58 @@ pub fn save_word(dir: &Path, net: &mut TriggerNet<f32>, verifier: Option<&mut ve
     Ok(written)
 }
 
+/// A word saved by [`save_word`]: its slug, its detector's file and its verifier's, if one was
+/// saved with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedWord {
+    pub slug: String,
+    pub model: PathBuf,
+    pub verifier: Option<PathBuf>,
+}
+
+/// The words saved under `dir`, by slug; none when `dir` does not exist. A file named
+/// `S-verifier.safetensors` is the verifier of `S.safetensors` when that exists, and a detector
+/// of its own otherwise (a word that ends in "verifier"); [`load_word`] checks which it is.
+pub fn saved_words(dir: &Path) -> Vec<SavedWord> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut slugs: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".safetensors")).map(str::to_string))
+        .collect();
+    slugs.sort();
+    let is_verifier = |s: &String| s.strip_suffix("-verifier").is_some_and(|base| slugs.binary_search_by(|x| x.as_str().cmp(base)).is_ok());
+    slugs
+        .iter()
+        .filter(|s| !is_verifier(s))
+        .map(|s| {
+            let (model, verifier) = word_paths(dir, s);
+            SavedWord { slug: s.clone(), model, verifier: verifier.exists().then_some(verifier) }
+        })
+        .collect()
+}
+
+/// A saved word's detector and its verifier (none when it was saved without one), or the
+/// shipped detector and pair for `None`; a verifier that does not know the detector's word is
+/// an error, not a second look that would turn every detection down.
+pub fn load_word(word: Option<&SavedWord>) -> Result<(TriggerNet<f32>, Vec<verify::Verifier<f32>>), ModelError> {
+    let Some(w) = word else { return Ok((load_model(None)?, load_verifiers(&[])?)) };
+    let net = load_model(Some(&w.model))?;
+    let verifiers = match &w.verifier {
+        Some(p) => load_verifiers(std::slice::from_ref(p))?,
+        None => Vec::new(),
+    };
+    if let Some(v) = verifiers.iter().find(|v| !verifier_fits(&net, v)) {
+        let said = |m: &std::collections::HashMap<String, String>| m.get("word").cloned().unwrap_or_default();
+        return Err(ModelError::Invalid(format!(
+            "{}: a verifier for {:?} beside a detector for {:?}",
+            w.verifier.as_deref().unwrap_or(&w.model).display(),
+            said(&v.info),
+            said(&net.info)
+        )));
+    }
+    Ok((net, verifiers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +177,48 @@ mod tests {
 
         assert_eq!(save_word(dir.path(), &mut net, None).unwrap(), written[..1]);
         assert!(written[0].exists() && !written[1].exists());
+    }
+
+    /// What the panel offers after a restart: each saved detector once, with its verifier when
+    /// one was saved beside it (a word ending in "verifier" is still a word), other files
+    /// ignored; each loads back, and a verifier for another word or a corrupt file is a clear
+    /// error.
+    #[test]
+    fn saved_words_are_listed_and_load_back() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(saved_words(&dir.path().join("none")).is_empty());
+        let named = |word: &str| {
+            let mut net = TriggerNet::<f32>::new(model::TriggerConfig::small(), 1).unwrap();
+            net.info.insert("word".into(), word.into());
+            let mut v = verify::Verifier::<f32>::new(verify::VerifierConfig::default(), 1).unwrap();
+            v.info.insert("word".into(), word.into());
+            (net, v)
+        };
+        let (mut hey, mut hey_v) = named("hey seqlab");
+        save_word(dir.path(), &mut hey, Some(&mut hey_v)).unwrap();
+        let (mut odd, _) = named("the verifier");
+        save_word(dir.path(), &mut odd, None).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a word").unwrap();
+        let words = saved_words(dir.path());
+        let slugs: Vec<&str> = words.iter().map(|w| w.slug.as_str()).collect();
+        assert_eq!(slugs, ["hey-seqlab", "the-verifier"]);
+        assert_eq!(words[0].verifier, Some(dir.path().join("hey-seqlab-verifier.safetensors")));
+        assert_eq!(words[1].verifier, None);
+
+        let (net, vs) = load_word(Some(&words[0])).unwrap();
+        assert_eq!(net.info.get("word").map(String::as_str), Some("hey seqlab"));
+        assert_eq!(vs.len(), 1);
+        assert!(load_word(Some(&words[1])).unwrap().1.is_empty());
+        let (shipped, pair) = load_word(None).unwrap();
+        assert_eq!((shipped.info.get("word").map(String::as_str), pair.len()), (Some("activate"), 2));
+
+        let (_, mut stranger) = named("activate");
+        let meta = stranger.metadata();
+        crate::nn::weights::save(&dir.path().join("hey-seqlab-verifier.safetensors"), &mut stranger, meta).unwrap();
+        let err = load_word(Some(&words[0])).unwrap_err().to_string();
+        assert!(err.contains("\"activate\"") && err.contains("\"hey seqlab\""), "{err}");
+        std::fs::write(&words[1].model, b"not safetensors").unwrap();
+        assert!(load_word(Some(&words[1])).unwrap_err().to_string().contains("the-verifier.safetensors"));
     }
 
     /// The shipped model on espeak-ng's plain `en-us` voice, which is held out of training
