@@ -272,7 +272,7 @@ fn trigger_panel_picks_a_saved_word() {
     seqlab::models::trigger::save_word(dir.path(), &mut net, Some(&mut v)).unwrap();
     std::fs::write(dir.path().join("broken.safetensors"), b"not a model").unwrap();
     let mut harness = panel_harness(TriggerPanel::new().with_words_root(dir.path()));
-    let mut pick = |harness: &mut Harness<'_, TriggerPanel>, entry: &str| {
+    let pick = |harness: &mut Harness<'_, TriggerPanel>, entry: &str| {
         harness.get_by_label("Detector").click();
         harness.run_steps(2);
         harness.get_by_label(entry).click();
