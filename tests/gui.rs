@@ -224,8 +224,8 @@ fn trigger_panel_second_look_by_default_and_only_for_its_word() {
 
 /// A word trained in the panel comes with its own verifier: behind a detector for "hey
 /// seqlab" (untrained stand-ins for both networks, named for the word) the second look is
-/// offered, starts on at sensitivity 0.9, and Detect runs with it; a verifier for another
-/// word is not offered.
+/// offered and starts on, at sensitivity 0.5 (one verifier, not the shipped pair's 0.9), and
+/// Detect runs with it; a verifier for another word is not offered.
 #[test]
 fn trigger_panel_second_look_for_a_trained_word() {
     use seqlab::gui::TriggerPanel;
@@ -243,7 +243,8 @@ fn trigger_panel_second_look_for_a_trained_word() {
     let mut harness = panel_harness(TriggerPanel::new().with_model(net).with_verifiers(vec![v]).with_file(wav));
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("no verifier knows").is_none());
-    assert_eq!(harness.state().sensitivity(), 0.9, "the second look is on");
+    assert!(harness.state().second_look_on());
+    assert_eq!(harness.state().sensitivity(), 0.5, "one verifier");
     harness.get_by_label("Detect").click();
     assert!(step_until(&mut harness, Duration::from_secs(30), |h| h.state().file_detections().is_some()), "no result with the second look");
 
@@ -252,13 +253,14 @@ fn trigger_panel_second_look_for_a_trained_word() {
     let mut harness = panel_harness(TriggerPanel::new().with_model(net).with_verifiers(vec![other]));
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("no verifier knows").is_some());
+    assert!(!harness.state().second_look_on());
     assert_eq!(harness.state().sensitivity(), 0.5);
 }
 
 /// After a restart the words trained here are back: the Detector picker lists each saved word
 /// (stand-in networks named for it), choosing one makes it the detector with its own second
-/// look (sensitivity 0.9), the shipped word comes back the same way, and a corrupt file is
-/// reported while the detector in use stays.
+/// look (one verifier: sensitivity 0.5), the shipped word comes back the same way with its
+/// pair (0.9), and a corrupt file is reported while the detector in use stays.
 #[test]
 fn trigger_panel_picks_a_saved_word() {
     use seqlab::gui::TriggerPanel;
@@ -285,7 +287,8 @@ fn trigger_panel_picks_a_saved_word() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("Say \"hey seqlab\"").is_some());
     assert!(harness.query_by_label_contains("no verifier knows").is_none());
-    assert_eq!(harness.state().sensitivity(), 0.9, "its own second look is on");
+    assert!(harness.state().second_look_on(), "its own second look");
+    assert_eq!(harness.state().sensitivity(), 0.5, "behind one verifier");
 
     pick(&mut harness, "broken (no second look)");
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.query_by_label_contains("cannot use that word").is_some()), "no error for a corrupt file");
@@ -294,7 +297,9 @@ fn trigger_panel_picks_a_saved_word() {
 
     pick(&mut harness, "activate (shipped)");
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("activate")), "the shipped word did not come back");
+    harness.run_steps(2);
     assert!(harness.query_by_label_contains("cannot use that word").is_none());
+    assert_eq!(harness.state().sensitivity(), 0.9, "behind the shipped pair");
 }
 
 /// Generate fills the piano roll's song; Save MIDI writes a file that parses back with the

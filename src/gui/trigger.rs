@@ -84,9 +84,10 @@ pub struct TriggerPanel {
     shared_sensitivity: Arc<AtomicU32>,
     /// Give each detection the verifiers' second look, where they fit the detector's word.
     verify: bool,
-    /// Whether the sensitivity was last set to the default with a second look or without
-    /// (None: not yet); when that changes, so does the sensitivity.
-    sensitivity_set_for: Option<bool>,
+    /// How many verifiers the sensitivity was last set to the default behind (0: the
+    /// detector alone; None: not yet, or a new detector); when that changes, so does the
+    /// sensitivity.
+    sensitivity_set_for: Option<usize>,
     /// The verifiers for the detector's word: the shipped pair, loaded once, or the one
     /// trained beside a new word's detector (none when its training was stopped).
     verifiers: Result<Vec<Verifier<f32>>, String>,
@@ -120,6 +121,8 @@ pub struct TriggerPanel {
     record_error: Option<String>,
     train_stage: String,
     progress: f32,
+    /// The part of the bar the detector's training fills; the verifier's fills the rest.
+    detector_share: f32,
     train_log: Vec<String>,
     train_error: Option<String>,
 }
@@ -168,6 +171,7 @@ impl TriggerPanel {
             record_error: None,
             train_stage: String::new(),
             progress: 0.0,
+            detector_share: 1.0,
             train_log: Vec::new(),
             train_error: None,
         };
@@ -207,6 +211,7 @@ impl TriggerPanel {
         self.live = None;
         self.model = Ok(Arc::new(net));
         self.verifiers = Ok(verifiers);
+        self.sensitivity_set_for = None;
     }
 
     /// Uses `net` instead of the shipped model, as if the user had just trained it.
@@ -287,9 +292,14 @@ impl TriggerPanel {
         matches!((&self.model, &self.verifiers), (Ok(net), Ok(vs)) if !vs.is_empty() && vs.iter().all(|v| trigger::verifier_fits(net, v)))
     }
 
+    /// Whether detections get the second look: it is ticked and fits the detector's word.
+    pub fn second_look_on(&self) -> bool {
+        self.verify && self.second_look_fits()
+    }
+
     /// The verifiers when the second look is on and fits the detector's word.
     fn verifier(&self) -> Result<Option<VerifierStream>, String> {
-        if !self.verify || !self.second_look_fits() {
+        if !self.second_look_on() {
             return Ok(None);
         }
         let v = self.verifiers.clone()?;
@@ -435,6 +445,7 @@ impl TriggerPanel {
             backgrounds: shared("../shared/data/speech/background_noise"),
             ..TrainConfig::default()
         };
+        self.detector_share = verify_train::detector_share(&cfg);
         let words_root = self.words_root.clone();
         let job = Worker::spawn("trigger-train", move |tx: &Sender<TrainMsg>, cancel: &AtomicBool| {
             let stage = |what: &str, done: usize, total: usize| {
@@ -515,7 +526,7 @@ impl TriggerPanel {
                     }
                     TrainMsg::Event(Event::Progress { epoch, epochs, done, total, loss }) => {
                         self.train_stage = format!("detector, epoch {}/{epochs}: loss {loss:.3}", epoch + 1);
-                        self.progress = halfway(0.0, epoch, epochs, done, total);
+                        self.progress = self.detector_share * fraction(epoch, epochs, done, total);
                     }
                     TrainMsg::Event(Event::Epoch { epoch, train_loss, val, seconds }) => {
                         let v = val.map(|v| format!(", held-out voices: recall {:.2}, {:.1} false accepts/h", v.recall, v.false_accepts_per_hour)).unwrap_or_default();
@@ -523,7 +534,7 @@ impl TriggerPanel {
                     }
                     TrainMsg::VerifierEvent(Event::Progress { epoch, epochs, done, total, loss }) => {
                         self.train_stage = format!("second look, epoch {}/{epochs}: loss {loss:.3}", epoch + 1);
-                        self.progress = halfway(0.5, epoch, epochs, done, total);
+                        self.progress = self.detector_share + (1.0 - self.detector_share) * fraction(epoch, epochs, done, total);
                     }
                     TrainMsg::VerifierEvent(Event::Epoch { epoch, train_loss, val, seconds }) => {
                         let v = val.map(|v| format!(", held-out windows: {:.3} of the words kept, {:.1}% of the others", v.recall, 100.0 * v.false_accept_rate)).unwrap_or_default();
@@ -589,16 +600,16 @@ impl TriggerPanel {
             }
         });
         let fits = self.second_look_fits();
-        let look = self.verify && fits;
-        if self.sensitivity_set_for != Some(look) {
-            self.sensitivity = DetectorConfig::with_second_look(look).sensitivity;
+        let behind = if self.second_look_on() { self.verifiers.as_ref().map_or(0, Vec::len) } else { 0 };
+        if self.sensitivity_set_for != Some(behind) {
+            self.sensitivity = DetectorConfig::behind(behind).sensitivity;
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
-            self.sensitivity_set_for = Some(look);
+            self.sensitivity_set_for = Some(behind);
         }
         if ui.add(egui::Slider::new(&mut self.sensitivity, 0.05..=0.95).text("Sensitivity")).changed() {
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
         }
-        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest. It starts at 0.9 behind the second look (the verifiers decide) and 0.5 without.");
+        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest. It starts at 0.9 behind the shipped pair of verifiers (they decide) and 0.5 behind one verifier or none.");
         ui.add_enabled_ui(self.live.is_none() && fits, |ui| {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.verify, "Second look").on_hover_text(
@@ -738,7 +749,7 @@ impl TriggerPanel {
     fn train_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Your own word");
         ui.label(
-            "Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here, then its second look (about 2 min each here). \
+            "Synthesises the word in every installed TTS voice, mixes 10-s examples with noise and other words, and trains a new detector here (about 8 min here), then its second look (about 1.2 min). \
              A few takes of your own voice (say the word once per take) join the synthetic ones as a quarter of the examples.",
         );
         ui.horizontal(|ui| {
@@ -789,10 +800,9 @@ impl TriggerPanel {
     }
 }
 
-/// Training progress 0..1 when the detector (`start` 0) and then the verifier (`start` 0.5)
-/// each take half of the bar.
-fn halfway(start: f32, epoch: usize, epochs: usize, done: usize, total: usize) -> f32 {
-    start + 0.5 * (epoch as f32 + done as f32 / total.max(1) as f32) / epochs.max(1) as f32
+/// How far one training is, 0..1.
+fn fraction(epoch: usize, epochs: usize, done: usize, total: usize) -> f32 {
+    (epoch as f32 + done as f32 / total.max(1) as f32) / epochs.max(1) as f32
 }
 
 /// WAV files in `dir` (0 when it does not exist).
