@@ -260,7 +260,8 @@ fn trigger_panel_second_look_for_a_trained_word() {
 /// After a restart the words trained here are back: the Detector picker lists each saved word
 /// (stand-in networks named for it), choosing one makes it the detector with its own second
 /// look (one verifier: sensitivity 0.5), the shipped word comes back the same way with its
-/// pair (0.9), and a corrupt file is reported while the detector in use stays.
+/// pair (0.9), and a corrupt file is reported while the detector in use stays. Forgetting a
+/// word deletes its two files, takes it off the list and goes back to the shipped word.
 #[test]
 fn trigger_panel_picks_a_saved_word() {
     use seqlab::gui::TriggerPanel;
@@ -300,6 +301,16 @@ fn trigger_panel_picks_a_saved_word() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("cannot use that word").is_none());
     assert_eq!(harness.state().sensitivity(), 0.9, "behind the shipped pair");
+
+    pick(&mut harness, "hey-seqlab");
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("hey seqlab")), "the saved word was not loaded again");
+    harness.get_by_label("Forget this word").click();
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("activate")), "forgetting did not go back to the shipped word");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["broken.safetensors"]);
+    harness.get_by_label("Detector").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("hey-seqlab").is_none(), "a forgotten word is still offered");
 }
 
 /// Generate fills the piano roll's song; Save MIDI writes a file that parses back with the

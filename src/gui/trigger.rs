@@ -662,7 +662,7 @@ impl TriggerPanel {
 
     /// The Detector picker: the shipped word and every word saved here, each with its verifier.
     fn detector_ui(&mut self, ui: &mut egui::Ui) {
-        let mut pick = None;
+        let (mut pick, mut forget) = (None, None);
         ui.horizontal(|ui| {
             let idle = self.live.is_none() && self.loading.is_none() && self.training.is_none();
             ui.add_enabled_ui(idle, |ui| {
@@ -682,10 +682,21 @@ impl TriggerPanel {
                 ui.spinner();
             } else if self.saved.is_empty() {
                 ui.small("words you train below are saved and listed here");
+            } else if let Some(w) = self.saved.iter().find(|w| w.slug == self.detector_name)
+                && ui.add_enabled(idle, egui::Button::new("Forget this word")).on_hover_text("deletes its saved detector and verifier, and goes back to \"activate\"").clicked()
+            {
+                forget = Some(w.clone());
             }
         });
         if let Some(e) = &self.load_error {
             ui.colored_label(Color32::RED, format!("cannot use that word: {e}"));
+        }
+        if let Some(word) = forget {
+            match trigger::forget_word(&word) {
+                Ok(()) => pick = Some(None),
+                Err(e) => self.load_error = Some(e.to_string()),
+            }
+            self.saved = trigger::saved_words(&self.words_root);
         }
         if let Some(word) = pick {
             self.start_loading(word);

@@ -130,6 +130,14 @@ pub fn saved_words(dir: &Path) -> Vec<SavedWord> {
         .collect()
 }
 
+/// Deletes a saved word's files, its verifier's too.
+pub fn forget_word(word: &SavedWord) -> Result<(), ModelError> {
+    for path in std::iter::once(&word.model).chain(&word.verifier) {
+        std::fs::remove_file(path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+    }
+    Ok(())
+}
+
 /// A saved word's detector and its verifier (none when it was saved without one), or the
 /// shipped detector and pair for `None`; a verifier that does not know the detector's word is
 /// an error, not a second look that would turn every detection down.
@@ -219,6 +227,10 @@ mod tests {
         assert!(err.contains("\"activate\"") && err.contains("\"hey seqlab\""), "{err}");
         std::fs::write(&words[1].model, b"not safetensors").unwrap();
         assert!(load_word(Some(&words[1])).unwrap_err().to_string().contains("the-verifier.safetensors"));
+
+        forget_word(&words[0]).unwrap();
+        assert_eq!(saved_words(dir.path()), words[1..]);
+        assert!(forget_word(&words[0]).unwrap_err().to_string().contains("hey-seqlab.safetensors"));
     }
 
     /// The shipped model on espeak-ng's plain `en-us` voice, which is held out of training
