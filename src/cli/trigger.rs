@@ -147,6 +147,10 @@ pub enum Action {
         /// whether the word goes on before it fires (adds that much latency)
         #[arg(long, default_value_t = 0.0)]
         label_delay: f64,
+        /// Share of examples whose background is loud (-36..-22 dBFS instead of -60..-22), so
+        /// their words are at the low end of the SNRs, 0..1
+        #[arg(long, default_value_t = 0.0)]
+        loud_backgrounds: f64,
         /// Share of examples whose words are heard in a random room (RT60 0.15-0.9 s), 0..1
         #[arg(long, default_value_t = TrainConfig::default().example.acoustics.reverb)]
         reverb: f64,
@@ -334,6 +338,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             made_voices,
             own_voice,
             label_delay,
+            loud_backgrounds,
             reverb,
             eq,
             positives,
@@ -367,7 +372,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 own_voice,
                 positives,
                 negatives,
-                example: ExampleSpec { label_delay, acoustics: Acoustics { reverb, eq }, ..ExampleSpec::default() },
+                example: ExampleSpec { label_delay, acoustics: Acoustics { reverb, eq }, loud_backgrounds, ..ExampleSpec::default() },
                 speech_commands: existing(speech_commands, "Speech Commands"),
                 backgrounds: existing(backgrounds, "background"),
                 cache,

@@ -505,11 +505,15 @@ pub struct ExampleSpec {
     /// long, so it hears whether the word goes on ("activat-ing") before it fires.
     pub label_delay: f64,
     pub acoustics: Acoustics,
+    /// Share of examples whose background is drawn from the top 14 dB of its range (-36..-22
+    /// dBFS instead of -60..-22), so their words sit at the low end of the examples' SNRs:
+    /// held out, most missed words are quiet ones.
+    pub loud_backgrounds: f64,
 }
 
 impl Default for ExampleSpec {
     fn default() -> Self {
-        Self { seconds: 10.0, max_positives: 4, max_negatives: 4, label_delay: 0.0, acoustics: Acoustics::DRY }
+        Self { seconds: 10.0, max_positives: 4, max_negatives: 4, label_delay: 0.0, acoustics: Acoustics::DRY, loud_backgrounds: 0.0 }
     }
 }
 
@@ -647,7 +651,9 @@ pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
     } else {
         synthetic_noise(n, rng.random_range(0..3), &mut rng)
     };
-    let level = db_to_gain(rng.random_range(-60.0..-22.0));
+    // Drawn only when asked for, so examples without it stay what they were.
+    let loud = spec.loud_backgrounds > 0.0 && rng.random_bool(spec.loud_backgrounds.min(1.0));
+    let level = db_to_gain(rng.random_range(if loud { -36.0..-22.0 } else { -60.0..-22.0 }));
     x.iter_mut().for_each(|v| *v *= level);
     // Drawn only when asked for, so dry examples stay what they were before rooms existed.
     let in_room = spec.acoustics.reverb > 0.0 && rng.random_bool(spec.acoustics.reverb.min(1.0));
@@ -881,6 +887,23 @@ mod tests {
         for bad in [Acoustics { reverb: 1.5, eq: 0.0 }, Acoustics { reverb: 0.0, eq: -0.1 }, Acoustics { reverb: f64::NAN, eq: 0.0 }] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    /// Backgrounds alone (no words), normalised to RMS 1 before their level is set: with
+    /// every background loud, each example's level lies in -36..-22 dBFS; by default it
+    /// spans -60..-22, and over 40 seeds some fall below -36 (a uniform draw over 38 dB puts
+    /// 14/38 of them there; the chance that none of 40 does is (24/38)^40, about 1e-8).
+    #[test]
+    fn loud_backgrounds_lie_at_the_top_of_the_range() {
+        let bank = Bank { positives: vec![], negatives: vec![], negative_names: vec![], backgrounds: vec![vec![0.3, -0.1, 0.2, -0.4]; 1], ..bank() };
+        let levels = |loud: f64| -> Vec<f32> {
+            let spec = ExampleSpec { seconds: 1.0, loud_backgrounds: loud, ..Default::default() };
+            (0..40).map(|s| 20.0 * rms(&make_example(&bank, &spec, s).samples).log10()).collect()
+        };
+        let loud = levels(1.0);
+        assert!(loud.iter().all(|l| (-36.1..=-21.9).contains(l)), "{loud:?}");
+        let usual = levels(0.0);
+        assert!(usual.iter().all(|l| (-60.1..=-21.9).contains(l)) && usual.iter().any(|&l| l < -36.0), "{usual:?}");
     }
 
     /// With weights (0, 3, 1) the first negative is never drawn and the second about three

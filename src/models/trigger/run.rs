@@ -610,7 +610,7 @@ pub struct MakeEvalSpec {
 
 /// A 10-s evaluation clip of up to `positives` words and `negatives` other words.
 fn eval_example(positives: usize, negatives: usize, acoustics: Acoustics) -> ExampleSpec {
-    ExampleSpec { seconds: 10.0, max_positives: positives, max_negatives: negatives, label_delay: 0.0, acoustics }
+    ExampleSpec { seconds: 10.0, max_positives: positives, max_negatives: negatives, acoustics, ..ExampleSpec::default() }
 }
 
 /// Piece `k` of a held-out stream: 10 s each, one piece in three carrying a positive, the

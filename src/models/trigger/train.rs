@@ -117,6 +117,9 @@ impl TrainConfig {
             return bad(format!("label delay must be 0..=1 s, got {}", self.example.label_delay));
         }
         self.example.acoustics.validate()?;
+        if !(0.0..=1.0).contains(&self.example.loud_backgrounds) {
+            return bad(format!("the share of loud backgrounds is a probability in 0..=1, got {}", self.example.loud_backgrounds));
+        }
         if !(self.example.seconds >= 2.0 && self.example.seconds <= 60.0) {
             return bad(format!("example length must be 2..=60 s, got {}", self.example.seconds));
         }
