@@ -57,6 +57,15 @@ pub fn verifier_fits(net: &TriggerNet<f32>, v: &verify::Verifier<f32>) -> bool {
     v.info.get("word") == net.info.get("word")
 }
 
+/// [`verifier_fits`] as an error that names both words.
+pub fn check_fits(net: &TriggerNet<f32>, v: &verify::Verifier<f32>) -> Result<(), ModelError> {
+    if verifier_fits(net, v) {
+        return Ok(());
+    }
+    let name = |w: Option<&String>| w.map_or_else(|| "no word".to_string(), |w| format!("\"{w}\""));
+    Err(ModelError::Invalid(format!("the verifier was trained for {} but the detector listens for {}", name(v.info.get("word")), name(net.info.get("word")))))
+}
+
 /// The second look that runs unless the user turns it off: the shipped pair when they fit
 /// `net`'s word, else none (custom words have no verifier unless one is trained).
 pub fn default_verifiers(net: &TriggerNet<f32>) -> Result<Option<Vec<verify::Verifier<f32>>>, ModelError> {
@@ -67,7 +76,11 @@ pub fn default_verifiers(net: &TriggerNet<f32>) -> Result<Option<Vec<verify::Ver
 /// Where a word trained in the panel is kept under `dir`: its detector and its verifier, named
 /// by the word's letters and digits, lower-cased ("Hey, Seqlab!" -> `hey--seqlab-`).
 pub fn word_paths(dir: &Path, word: &str) -> (PathBuf, PathBuf) {
-    let slug = word_slug(word);
+    slug_paths(dir, &word_slug(word))
+}
+
+/// The detector's and the verifier's files of the word saved as `slug`.
+fn slug_paths(dir: &Path, slug: &str) -> (PathBuf, PathBuf) {
     (dir.join(format!("{slug}.safetensors")), dir.join(format!("{slug}-verifier.safetensors")))
 }
 
@@ -124,7 +137,7 @@ pub fn saved_words(dir: &Path) -> Vec<SavedWord> {
         .iter()
         .filter(|s| !is_verifier(s))
         .map(|s| {
-            let (model, verifier) = word_paths(dir, s);
+            let (model, verifier) = slug_paths(dir, s);
             SavedWord { slug: s.clone(), model, verifier: verifier.exists().then_some(verifier) }
         })
         .collect()
@@ -148,14 +161,8 @@ pub fn load_word(word: Option<&SavedWord>) -> Result<(TriggerNet<f32>, Vec<verif
         Some(p) => load_verifiers(std::slice::from_ref(p))?,
         None => Vec::new(),
     };
-    if let Some(v) = verifiers.iter().find(|v| !verifier_fits(&net, v)) {
-        let said = |m: &std::collections::HashMap<String, String>| m.get("word").cloned().unwrap_or_default();
-        return Err(ModelError::Invalid(format!(
-            "{}: a verifier for {:?} beside a detector for {:?}",
-            w.verifier.as_deref().unwrap_or(&w.model).display(),
-            said(&v.info),
-            said(&net.info)
-        )));
+    for v in &verifiers {
+        check_fits(&net, v).map_err(|e| ModelError::Invalid(format!("{}: {e}", w.verifier.as_deref().unwrap_or(&w.model).display())))?;
     }
     Ok((net, verifiers))
 }

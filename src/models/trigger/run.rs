@@ -39,10 +39,8 @@ impl Detector {
         if bands != net.config().n_mels || verifier.as_ref().is_some_and(|v| v.verifier().config().n_mels != bands) {
             return Err(ModelError::Invalid(format!("the models' bands do not match the spectrogram's {bands}")));
         }
-        if let Some(v) = verifier.as_ref().filter(|v| !super::verifier_fits(net, v.verifier())) {
-            let name = |w: Option<&String>| w.map_or_else(|| "no word".to_string(), |w| format!("\"{w}\""));
-            let (for_word, word) = (name(v.verifier().info.get("word")), name(net.info.get("word")));
-            return Err(ModelError::Invalid(format!("the verifier was trained for {for_word} but the detector listens for {word}")));
+        if let Some(v) = &verifier {
+            super::check_fits(net, v.verifier())?;
         }
         let cascade = Cascade::new(det.clone(), hold_seconds(verifier.as_ref(), &spec_cfg))?;
         Ok(Self { streamer: net.streamer()?, cascade, verifier, det, steps: 0, spec_cfg })
