@@ -261,7 +261,8 @@ fn trigger_panel_second_look_for_a_trained_word() {
 /// (stand-in networks named for it), choosing one makes it the detector with its own second
 /// look (one verifier: sensitivity 0.5), the shipped word comes back the same way with its
 /// pair (0.9), and a corrupt file is reported while the detector in use stays. Forgetting a
-/// word deletes its two files, takes it off the list and goes back to the shipped word.
+/// word asks first (Keep deletes nothing); Delete removes its two files, takes it off the list
+/// and goes back to the shipped word.
 #[test]
 fn trigger_panel_picks_a_saved_word() {
     use seqlab::gui::TriggerPanel;
@@ -305,6 +306,16 @@ fn trigger_panel_picks_a_saved_word() {
     pick(&mut harness, "hey-seqlab");
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("hey seqlab")), "the saved word was not loaded again");
     harness.get_by_label("Forget this word").click();
+    harness.run_steps(2);
+    harness.get_by_label("Keep").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Keep").is_none(), "the question stays after Keep");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3, "Keep deleted something");
+    assert_eq!(harness.state().detector_word(), Some("hey seqlab"));
+    harness.get_by_label("Forget this word").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("Delete the detector for \"hey-seqlab\"").is_some());
+    harness.get_by_label("Delete").click();
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("activate")), "forgetting did not go back to the shipped word");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["broken.safetensors"]);
@@ -384,7 +395,7 @@ fn words_panel_answers_neighbours_and_analogies() {
 }
 
 /// Takes of the user's voice: the panel counts those already in the word's folder, Forget
-/// removes them, and Record either saves a new take or, with no microphone (as on CI),
+/// asks first and removes them on Delete (Keep keeps them), and Record either saves a new take or, with no microphone (as on CI),
 /// says so; it never writes outside the folder it was given.
 #[test]
 fn trigger_panel_records_and_forgets_takes_of_the_users_voice() {
@@ -398,6 +409,15 @@ fn trigger_panel_records_and_forgets_takes_of_the_users_voice() {
     assert_eq!(harness.state().own_takes(), 1);
     assert!(harness.query_by_label_contains("1 take of your voice").is_some());
     harness.get_by_label("Forget them").click();
+    harness.run_steps(2);
+    harness.get_by_label("Keep").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().own_takes(), 1, "Keep deleted the take");
+    assert!(word.join("take-1.wav").exists());
+    harness.get_by_label("Forget them").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("Delete the recorded take of your voice?").is_some());
+    harness.get_by_label("Delete").click();
     harness.run_steps(2);
     assert_eq!(harness.state().own_takes(), 0);
     assert!(!word.exists());

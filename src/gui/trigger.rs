@@ -116,6 +116,9 @@ pub struct TriggerPanel {
     detector_name: String,
     loading: Option<Worker<Loaded>>,
     load_error: Option<String>,
+    /// A deletion asked for and not yet confirmed: a saved word is minutes of training and
+    /// takes are the user's own voice, neither of which comes back.
+    confirming: Option<Deletion>,
     own_takes: usize,
     recording: Option<Worker<Result<PathBuf, String>>>,
     record_error: Option<String>,
@@ -125,6 +128,13 @@ pub struct TriggerPanel {
     detector_share: f32,
     train_log: Vec<String>,
     train_error: Option<String>,
+}
+
+/// What the panel is waiting for the user to confirm deleting.
+#[derive(Clone, Debug)]
+enum Deletion {
+    Word(trigger::SavedWord),
+    Takes,
 }
 
 impl Default for TriggerPanel {
@@ -166,6 +176,7 @@ impl TriggerPanel {
             detector_name: SHIPPED_LABEL.into(),
             loading: None,
             load_error: None,
+            confirming: None,
             own_takes: 0,
             recording: None,
             record_error: None,
@@ -685,9 +696,17 @@ impl TriggerPanel {
             } else if let Some(w) = self.saved.iter().find(|w| w.slug == self.detector_name)
                 && ui.add_enabled(idle, egui::Button::new("Forget this word")).on_hover_text("deletes its saved detector and verifier, and goes back to \"activate\"").clicked()
             {
-                forget = Some(w.clone());
+                self.confirming = Some(Deletion::Word(w.clone()));
             }
         });
+        if let Some(Deletion::Word(w)) = &self.confirming
+            && let Some(yes) = confirm_ui(ui, &format!("Delete the detector for \"{}\" and its verifier? Training it again takes minutes.", w.slug))
+        {
+            if yes {
+                forget = Some(w.clone());
+            }
+            self.confirming = None;
+        }
         if let Some(e) = &self.load_error {
             ui.colored_label(Color32::RED, format!("cannot use that word: {e}"));
         }
@@ -790,12 +809,23 @@ impl TriggerPanel {
                 n => format!("{n} takes of your voice, used in training"),
             });
             if self.own_takes > 0 && self.training.is_none() && ui.button("Forget them").clicked() {
+                self.confirming = Some(Deletion::Takes);
+            }
+        });
+        if matches!(self.confirming, Some(Deletion::Takes))
+            && let Some(yes) = confirm_ui(ui, &match self.own_takes {
+                1 => "Delete the recorded take of your voice?".to_string(),
+                n => format!("Delete the {n} recorded takes of your voice?"),
+            })
+        {
+            if yes {
                 match std::fs::remove_dir_all(self.own_dir()) {
                     Ok(()) => self.own_takes = 0,
                     Err(e) => self.record_error = Some(format!("cannot remove {}: {e}", self.own_dir().display())),
                 }
             }
-        });
+            self.confirming = None;
+        }
         if let Some(e) = &self.record_error {
             ui.colored_label(Color32::RED, e);
         }
@@ -809,6 +839,22 @@ impl TriggerPanel {
             ui.colored_label(Color32::RED, e);
         }
     }
+}
+
+/// A question with Delete and Keep buttons on one line: Some(true) for Delete, Some(false)
+/// for Keep, None while neither is pressed.
+fn confirm_ui(ui: &mut egui::Ui, question: &str) -> Option<bool> {
+    ui.horizontal(|ui| {
+        ui.colored_label(Color32::YELLOW, question);
+        if ui.button("Delete").clicked() {
+            Some(true)
+        } else if ui.button("Keep").clicked() {
+            Some(false)
+        } else {
+            None
+        }
+    })
+    .inner
 }
 
 /// How far one training is, 0..1.
