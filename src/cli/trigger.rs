@@ -441,7 +441,14 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 println!("false accepts (file, time): {}", list(&report.false_accepts_at));
             }
             if let Some(causes) = report.false_accepts_by_cause.as_ref().filter(|c| !c.is_empty()) {
-                let top: Vec<String> = causes.iter().take(12).map(|c| format!("{} {}", c.cause, c.count)).collect();
+                let top: Vec<String> = causes
+                    .iter()
+                    .take(12)
+                    .map(|c| match c.said {
+                        Some(said) => format!("{} {} of {said} said", c.cause, c.count),
+                        None => format!("{} {}", c.cause, c.count),
+                    })
+                    .collect();
                 println!("false accepts set off by: {}", top.join(", "));
             }
             let points: Vec<String> = report.curve.iter().map(|p| format!("{}: {:.3}/{:.1}", p.sensitivity, p.recall, p.false_accepts_per_hour)).collect();

@@ -351,6 +351,19 @@ pub fn cause_of(t: f64, spoken: &[Spoken], trigger_ends: &[f64]) -> String {
 pub struct Cause {
     pub cause: String,
     pub count: usize,
+    /// How many times the folder says the word (None for background and a trigger word
+    /// detected twice): a word said often gives more false accepts at the same rate per
+    /// saying, and the rate is what tells how it would fare in other talk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub said: Option<usize>,
+}
+
+/// False accepts by cause, each with how often its word was said, most false accepts first
+/// (ties by name).
+pub fn tally_causes(causes: BTreeMap<String, usize>, said: &BTreeMap<String, usize>) -> Vec<Cause> {
+    let mut v: Vec<Cause> = causes.into_iter().map(|(cause, count)| Cause { said: said.get(&cause).copied(), cause, count }).collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
+    v
 }
 
 /// One place in a folder worth listening to: a word the detector missed (at its labelled
@@ -444,7 +457,7 @@ pub fn eval_dir(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => return Err(ModelError::Io { path: contents_path, source }),
     };
-    let mut causes: BTreeMap<String, usize> = Default::default();
+    let (mut causes, mut said): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
     let (mut missed, mut false_accepts_at) = (Vec::new(), Vec::new());
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
@@ -466,6 +479,9 @@ pub fn eval_dir(
         let spot = |seconds: f64, cause: Option<String>| Spot { file: row.file.clone(), seconds, cause };
         missed.extend(row.ends.iter().filter(|e| !s.hit_ends.contains(e)).map(|&e| spot(e, None)));
         let spoken = contents.as_ref().map(|c| c.get(&row.file).map_or(&[][..], Vec::as_slice));
+        for w in spoken.unwrap_or_default() {
+            *said.entry(w.word.clone()).or_default() += 1;
+        }
         for &t in &s.false_accept_times {
             let cause = spoken.map(|spoken| cause_of(t, spoken, &row.ends));
             if let Some(c) = &cause {
@@ -507,11 +523,7 @@ pub fn eval_dir(
         verifiers: verifier.map_or(0, |v| v.members().len()),
         missed,
         false_accepts_at,
-        false_accepts_by_cause: contents.map(|_| {
-            let mut v: Vec<Cause> = causes.into_iter().map(|(cause, count)| Cause { cause, count }).collect();
-            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
-            v
-        }),
+        false_accepts_by_cause: contents.map(|_| tally_causes(causes, &said)),
         recall_at_goal_false_accepts,
         false_accepts_per_hour_at_goal_recall,
         curve,
@@ -922,6 +934,17 @@ mod tests {
         for bad in ["", "file\tkind\tends\n", "file\tstart\tend\tword\na.wav\tx\t1\tw\n", "file\tstart\tend\tword\na.wav\t1\t2\n"] {
             assert!(parse_contents(p, bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Causes {activist: 2, background: 1, actively: 2}, words said {activist: 10, actively:
+    /// 4, banana: 7}: activist 2 of 10 and actively 2 of 4 (a tie, by name), then background
+    /// with no count of its own; banana set nothing off, so it is not listed.
+    #[test]
+    fn causes_carry_how_often_their_word_was_said() {
+        let causes = BTreeMap::from([("activist".to_string(), 2), ("no word (background)".to_string(), 1), ("actively".to_string(), 2)]);
+        let said = BTreeMap::from([("activist".to_string(), 10), ("actively".to_string(), 4), ("banana".to_string(), 7)]);
+        let c = |cause: &str, count, said| Cause { cause: cause.into(), count, said };
+        assert_eq!(tally_causes(causes, &said), [c("actively", 2, Some(4)), c("activist", 2, Some(10)), c("no word (background)", 1, None)]);
     }
 
     /// A file that is 0.5 s at a steady 0.1 and then 0.5 s at 0.01 goes on, after its end,
