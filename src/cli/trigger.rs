@@ -24,7 +24,7 @@ const BACKGROUNDS: &str = "../shared/data/speech/background_noise";
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
     /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.9
-    /// behind two or more verifiers (the shipped pair), else 0.5]
+    /// behind two or more verifiers (the shipped pair), 0.1 behind one (a new word's), 0.5 alone]
     #[arg(long)]
     sensitivity: Option<f32>,
     /// Consecutive 40-ms output steps at or above the threshold needed to fire
