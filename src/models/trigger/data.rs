@@ -83,6 +83,60 @@ pub const EVERYDAY_WORDS: &[&str] = &[
     "really", "absolutely",
 ];
 
+/// The word whose near-rhymes [`NEGATIVE_WORDS`] holds, written by hand. Any other word gets
+/// its own from [`confusables`].
+pub const LIST_WORD: &str = "activate";
+
+/// Near-rhymes of `word` made from its letters, for words other than [`LIST_WORD`]
+/// ([`NegativeWords::Own`]): a detector trained without them fires on nearly all of them
+/// (the README has the figures). The text engines say the made-up ones by their
+/// spelling rules, which is all a near-rhyme needs. For the last word of a phrase: the
+/// word with "-s", "-ing" in place of its last syllable's vowel and coda, the word cut short by one and two letters, each interior
+/// consonant cluster reduced by a letter (two at most), and the first vowel changed
+/// (twice); for its first word, three other onsets; and each word of a phrase alone. Never
+/// the word itself.
+pub fn confusables(word: &str) -> Vec<String> {
+    let tokens: Vec<String> = word.split_whitespace().map(|t| t.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect::<String>()).filter(|t| !t.is_empty()).collect();
+    let (Some((last, head)), Some((first, tail))) = (tokens.split_last(), tokens.split_first()) else { return Vec::new() };
+    let vowel = |c: char| "aeiouy".contains(c);
+    let with_last = |l: &str| head.iter().map(String::as_str).chain([l]).collect::<Vec<_>>().join(" ");
+    let with_first = |f: &str| [f].into_iter().chain(tail.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = last.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    if tokens.len() > 1 {
+        out.extend(tokens.iter().cloned());
+    }
+    if chars.len() >= 3 {
+        // "-ing" takes the place of the last vowel and what follows it: computer -> computing
+        let stem_end = chars.iter().rposition(|&c| vowel(c)).map_or(chars.len(), |v| chars[..v].iter().rposition(|&c| !vowel(c)).map_or(0, |c| c + 1));
+        out.push(with_last(&format!("{last}s")));
+        out.push(with_last(&format!("{}ing", chars[..stem_end].iter().collect::<String>())));
+    }
+    if chars.len() >= 5 {
+        for cut in [1, 2] {
+            out.push(with_last(&chars[..chars.len() - cut].iter().collect::<String>()));
+        }
+    }
+    let clusters = (1..chars.len().saturating_sub(1)).filter(|&i| !vowel(chars[i - 1]) && !vowel(chars[i])).take(2);
+    for i in clusters {
+        out.push(with_last(&chars.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, c)| c).collect::<String>()));
+    }
+    if let Some(v) = chars.iter().position(|&c| vowel(c)) {
+        for other in ['a', 'i', 'o', 'u'].into_iter().filter(|&o| o != chars[v]).take(2) {
+            out.push(with_last(&chars.iter().enumerate().map(|(j, &c)| if j == v { other } else { c }).collect::<String>()));
+        }
+    }
+    let onset: String = first.chars().take_while(|&c| !vowel(c)).collect();
+    let rest: String = first.chars().skip(onset.chars().count()).collect();
+    for c in ["b", "d", "p", "t", "m"].into_iter().filter(|&c| c != onset).take(3) {
+        out.push(with_first(&format!("{c}{rest}")));
+    }
+    let said = tokens.join(" ");
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|w| *w != said && seen.insert(w.clone()));
+    out
+}
+
 /// Which TTS words a bank's negatives say (`make-eval --negatives`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum NegativeWords {
@@ -92,6 +146,9 @@ pub enum NegativeWords {
     /// Everyday words only, none sharing a sound with "activate": the false accepts a room
     /// that talks normally would hear
     Everyday,
+    /// The training list, and for a word other than "activate" a third of the negatives its
+    /// own near-rhymes, made from its letters (computers, comuter, bomputer... for "computer")
+    Own,
 }
 
 /// One synthetic voice.
@@ -407,10 +464,12 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     let word = spec.word.trim().to_lowercase();
     // A phrase that says the word itself would teach the detector to stay silent on it.
     let list = match spec.negative_words {
-        NegativeWords::All => NEGATIVE_WORDS,
+        NegativeWords::All | NegativeWords::Own => NEGATIVE_WORDS,
         NegativeWords::Everyday => EVERYDAY_WORDS,
     };
     let negatives: Vec<&str> = list.iter().copied().filter(|w| !w.split(' ').any(|t| t == word)).collect();
+    // the list's near-rhymes are "activate"'s; another word can have a third of its own
+    let own = if spec.negative_words == NegativeWords::Own && word != LIST_WORD { confusables(&word) } else { Vec::new() };
     let mut order = pool.clone();
     order.shuffle(&mut rng);
     let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance {
@@ -422,7 +481,8 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     let pos = (0..spec.positives).map(|i| make(&word, i, &mut rng)).collect();
     let neg = (0..spec.negatives)
         .map(|i| {
-            let w = negatives[rng.random_range(0..negatives.len())];
+            // the short circuit leaves "activate"'s draws, and so the shipped model, as they were
+            let w = if !own.is_empty() && rng.random_bool(1.0 / 3.0) { own[rng.random_range(0..own.len())].as_str() } else { negatives[rng.random_range(0..negatives.len())] };
             make(w, i * 7 + 3, &mut rng)
         })
         .collect();
@@ -927,6 +987,56 @@ mod tests {
             seen[pick_negative(&b, &mut rng)] = true;
         }
         assert_eq!(seen, [true; 3], "no weights: every negative is drawn");
+    }
+
+    /// "computer": -s, and -ing for its last vowel and coda "er" (computers, computing); cut
+    /// by one and two letters (compute, comput); its one interior cluster "mp" reduced
+    /// (comuter, said like "commuter"); the first vowel o made a and i (camputer, cimputer);
+    /// onsets b, d, p for c (bomputer, domputer, pomputer). "Hey seqlab": each word alone,
+    /// the endings on "seqlab" (seqlabs, and seqling: "-ing" for "ab"), its cluster "ql"
+    /// reduced (seqab), and the onsets on "hey" (bey seqlab...).
+    #[test]
+    fn confusables_golden() {
+        assert_eq!(
+            confusables("Computer"),
+            ["computers", "computing", "compute", "comput", "comuter", "camputer", "cimputer", "bomputer", "domputer", "pomputer"]
+        );
+        let hey = confusables("hey  seqlab");
+        assert_eq!(&hey[..5], ["hey", "seqlab", "hey seqlabs", "hey seqling", "hey seqla"]);
+        assert!(hey.contains(&"hey seqab".to_string()) && hey.contains(&"bey seqlab".to_string()), "{hey:?}");
+        assert!(!hey.contains(&"hey seqlab".to_string()));
+        assert!(confusables("").is_empty() && confusables(" ?! ").is_empty());
+        // a short word still gets some, and none is the word
+        let go = confusables("go");
+        assert!(!go.is_empty() && !go.contains(&"go".to_string()), "{go:?}");
+    }
+
+    /// With `Own`, a third of another word's negatives (400 drawn: 133 expected, 110-160
+    /// allowed) are its near-rhymes; "activate" with `Own`, and any word otherwise, draw from
+    /// the lists alone.
+    #[test]
+    fn a_custom_word_hears_its_own_near_rhymes() {
+        let spec = |word: &str, negative_words| BankSpec {
+            word: word.into(),
+            positives: 1,
+            negatives: 400,
+            held_out: false,
+            made_voices: 0,
+            speech_commands: None,
+            backgrounds: None,
+            cache: PathBuf::new(),
+            threads: 1,
+            seed: 9,
+            negative_words,
+        };
+        let own = confusables("computer");
+        let neg = plan_utterances(&spec("computer", NegativeWords::Own)).1;
+        let n = neg.iter().filter(|u| own.contains(&u.text)).count();
+        assert!((110..=160).contains(&n), "{n}");
+        let lists = [("activate", NegativeWords::Own, NEGATIVE_WORDS), ("computer", NegativeWords::All, NEGATIVE_WORDS), ("computer", NegativeWords::Everyday, EVERYDAY_WORDS)];
+        for (word, negative_words, list) in lists {
+            assert!(plan_utterances(&spec(word, negative_words)).1.iter().all(|u| list.contains(&u.text.as_str())), "{word}");
+        }
     }
 
     /// The negatives never say the word itself: none for "activate" (which the list holds

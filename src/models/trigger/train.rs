@@ -59,6 +59,9 @@ pub struct TrainConfig {
     pub speech_commands: Option<PathBuf>,
     pub backgrounds: Option<PathBuf>,
     pub cache: PathBuf,
+    /// What the synthetic negatives say ([`NegativeWords::Own`] adds a new word's own
+    /// near-rhymes).
+    pub negative_words: NegativeWords,
 }
 
 impl Default for TrainConfig {
@@ -84,6 +87,7 @@ impl Default for TrainConfig {
             speech_commands: None,
             backgrounds: None,
             cache: PathBuf::from(".seqlab-cache/tts"),
+            negative_words: NegativeWords::All,
         }
     }
 }
@@ -144,7 +148,7 @@ impl TrainConfig {
             cache: self.cache.clone(),
             threads: self.threads.min(4),
             seed: self.seed ^ if held_out { 0x0DD_BA11 } else { 0 },
-            negative_words: NegativeWords::All,
+            negative_words: self.negative_words,
         }
     }
 }
