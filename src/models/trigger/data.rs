@@ -83,18 +83,18 @@ pub const EVERYDAY_WORDS: &[&str] = &[
     "really", "absolutely",
 ];
 
-/// The word whose near-rhymes [`NEGATIVE_WORDS`] holds, written by hand. Any other word gets
-/// its own from [`confusables`].
+/// The word whose near-rhymes [`NEGATIVE_WORDS`] holds, written by hand. Any other word can
+/// have its own from [`confusables`].
 pub const LIST_WORD: &str = "activate";
 
 /// Near-rhymes of `word` made from its letters, for words other than [`LIST_WORD`]
 /// ([`NegativeWords::Own`]): a detector trained without them fires on nearly all of them
-/// (the README has the figures). The text engines say the made-up ones by their
-/// spelling rules, which is all a near-rhyme needs. For the last word of a phrase: the
-/// word with "-s", "-ing" in place of its last syllable's vowel and coda, the word cut short by one and two letters, each interior
-/// consonant cluster reduced by a letter (two at most), and the first vowel changed
-/// (twice); for its first word, three other onsets; and each word of a phrase alone. Never
-/// the word itself.
+/// (the README has the figures). The text engines say the made-up ones by their spelling
+/// rules, which is all a near-rhyme needs. For the last word of a phrase: the word with
+/// "-s", "-ing" in place of its last vowel and what follows it, the word cut short by one
+/// and two letters, each interior consonant cluster reduced by a letter (two at most), and
+/// the first vowel changed (twice); for its first word, three other onsets; and each word
+/// of a phrase alone. Never the word itself.
 pub fn confusables(word: &str) -> Vec<String> {
     let tokens: Vec<String> = word.split_whitespace().map(|t| t.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect::<String>()).filter(|t| !t.is_empty()).collect();
     let (Some((last, head)), Some((first, tail))) = (tokens.split_last(), tokens.split_first()) else { return Vec::new() };
