@@ -1011,14 +1011,11 @@ mod tests {
         assert!(!go.is_empty() && !go.contains(&"go".to_string()), "{go:?}");
     }
 
-    /// With `Own`, a third of another word's negatives (400 drawn: 133 expected, 110-160
-    /// allowed) are its near-rhymes; "activate" with `Own`, and any word otherwise, draw from
-    /// the lists alone.
-    #[test]
-    fn a_custom_word_hears_its_own_near_rhymes() {
-        let spec = |word: &str, negative_words| BankSpec {
+    /// A bank of `positives` and 400 negatives for `word` that only plans (no cache, no data).
+    fn planned(word: &str, positives: usize, seed: u64, negative_words: NegativeWords) -> BankSpec {
+        BankSpec {
             word: word.into(),
-            positives: 1,
+            positives,
             negatives: 400,
             held_out: false,
             made_voices: 0,
@@ -1026,9 +1023,17 @@ mod tests {
             backgrounds: None,
             cache: PathBuf::new(),
             threads: 1,
-            seed: 9,
+            seed,
             negative_words,
-        };
+        }
+    }
+
+    /// With `Own`, a third of another word's negatives (400 drawn: 133 expected, 110-160
+    /// allowed) are its near-rhymes; "activate" with `Own`, and any word otherwise, draw from
+    /// the lists alone.
+    #[test]
+    fn a_custom_word_hears_its_own_near_rhymes() {
+        let spec = |word: &str, negative_words| planned(word, 1, 9, negative_words);
         let own = confusables("computer");
         let neg = plan_utterances(&spec("computer", NegativeWords::Own)).1;
         let n = neg.iter().filter(|u| own.contains(&u.text)).count();
@@ -1045,19 +1050,7 @@ mod tests {
     #[test]
     fn negatives_never_say_the_word() {
         for (word, banned) in [("activate", "activate"), ("Cat ", "cat")] {
-            let spec = BankSpec {
-                word: word.into(),
-                positives: 3,
-                negatives: 400,
-                held_out: false,
-                made_voices: 0,
-                speech_commands: None,
-                backgrounds: None,
-                cache: PathBuf::new(),
-                threads: 1,
-                seed: 5,
-                negative_words: NegativeWords::All,
-            };
+            let spec = planned(word, 3, 5, NegativeWords::All);
             let (pos, neg) = plan_utterances(&spec);
             assert!(pos.iter().all(|u| u.text == banned));
             assert_eq!(neg.len(), 400);
