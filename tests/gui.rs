@@ -224,8 +224,9 @@ fn trigger_panel_second_look_by_default_and_only_for_its_word() {
 
 /// A word trained in the panel comes with its own verifier: behind a detector for "hey
 /// seqlab" (untrained stand-ins for both networks, named for the word) the second look is
-/// offered and starts on, at sensitivity 0.1 (one verifier, not the shipped pair's 0.9), and
-/// Detect runs with it; a verifier for another word is not offered.
+/// offered and starts on, at sensitivity 0.05 on a single step (one verifier, not the
+/// shipped pair's 0.9 on two), and Detect runs with it; a verifier for another word is not
+/// offered, and the detector alone is back at 0.5 on two steps.
 #[test]
 fn trigger_panel_second_look_for_a_trained_word() {
     use seqlab::gui::TriggerPanel;
@@ -244,7 +245,8 @@ fn trigger_panel_second_look_for_a_trained_word() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("no verifier knows").is_none());
     assert!(harness.state().second_look_on());
-    assert_eq!(harness.state().sensitivity(), 0.1, "one verifier");
+    assert_eq!(harness.state().sensitivity(), 0.05, "one verifier");
+    assert_eq!(harness.state().detector_config().min_steps, 1);
     harness.get_by_label("Detect").click();
     assert!(step_until(&mut harness, Duration::from_secs(30), |h| h.state().file_detections().is_some()), "no result with the second look");
 
@@ -255,11 +257,12 @@ fn trigger_panel_second_look_for_a_trained_word() {
     assert!(harness.query_by_label_contains("no verifier knows").is_some());
     assert!(!harness.state().second_look_on());
     assert_eq!(harness.state().sensitivity(), 0.5);
+    assert_eq!(harness.state().detector_config().min_steps, 2);
 }
 
 /// After a restart the words trained here are back: the Detector picker lists each saved word
 /// (stand-in networks named for it), choosing one makes it the detector with its own second
-/// look (one verifier: sensitivity 0.1), the shipped word comes back the same way with its
+/// look (one verifier: sensitivity 0.05), the shipped word comes back the same way with its
 /// pair (0.9), and a corrupt file is reported while the detector in use stays. Forgetting a
 /// word asks first (Keep deletes nothing); Delete removes its two files, takes it off the list
 /// and goes back to the shipped word.
@@ -290,7 +293,7 @@ fn trigger_panel_picks_a_saved_word() {
     assert!(harness.query_by_label_contains("Say \"hey seqlab\"").is_some());
     assert!(harness.query_by_label_contains("no verifier knows").is_none());
     assert!(harness.state().second_look_on(), "its own second look");
-    assert_eq!(harness.state().sensitivity(), 0.1, "behind one verifier");
+    assert_eq!(harness.state().sensitivity(), 0.05, "behind one verifier");
 
     pick(&mut harness, "broken (no second look)");
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.query_by_label_contains("cannot use that word").is_some()), "no error for a corrupt file");

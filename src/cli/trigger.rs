@@ -24,12 +24,13 @@ const BACKGROUNDS: &str = "../shared/data/speech/background_noise";
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
     /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.9
-    /// behind two or more verifiers (the shipped pair), 0.1 behind one (a new word's), 0.5 alone]
+    /// behind two or more verifiers (the shipped pair), 0.05 behind one (a new word's), 0.5 alone]
     #[arg(long)]
     sensitivity: Option<f32>,
-    /// Consecutive 40-ms output steps at or above the threshold needed to fire
-    #[arg(long, default_value_t = DetectorConfig::default().min_steps)]
-    min_steps: usize,
+    /// Consecutive 40-ms output steps at or above the threshold needed to fire [default: 1
+    /// behind one verifier (a new word's), 2 otherwise]
+    #[arg(long)]
+    min_steps: Option<usize>,
     /// Seconds after a detection during which no other fires
     #[arg(long, default_value_t = DetectorConfig::default().refractory_s)]
     refractory: f64,
@@ -39,12 +40,12 @@ impl DetectorArgs {
     /// The settings for a detector with `verifiers` behind it (0: alone).
     fn config(&self, verifiers: usize) -> DetectorConfig {
         let defaults = DetectorConfig::behind(verifiers);
-        DetectorConfig { sensitivity: self.sensitivity.unwrap_or(defaults.sensitivity), min_steps: self.min_steps, refractory_s: self.refractory }
+        DetectorConfig { sensitivity: self.sensitivity.unwrap_or(defaults.sensitivity), min_steps: self.min_steps.unwrap_or(defaults.min_steps), refractory_s: self.refractory }
     }
 }
 
-/// The second stage: a bidirectional GRU that hears the whole word, and 0.16 s after it,
-/// before the chime. On unless turned off whenever the shipped verifier knows the
+/// The second stage: a bidirectional GRU that hears the whole word, and 0.16 s after it
+/// (0.08 s for a new word's), before the chime. On unless turned off whenever the shipped verifier knows the
 /// detector's word.
 #[derive(clap::Args, Clone, Debug)]
 pub struct VerifierArgs {
@@ -52,8 +53,8 @@ pub struct VerifierArgs {
     /// is then an error instead of running alone
     #[arg(long, conflicts_with = "no_verify")]
     verify: bool,
-    /// The detector alone, without the second look: 160 ms sooner, several times more
-    /// false accepts
+    /// The detector alone, without the second look: 160 ms sooner (80 behind a new word's
+    /// verifier), several times more false accepts
     #[arg(long)]
     no_verify: bool,
     /// Verifier weights instead of the shipped pair (implies --verify); repeat it to average
@@ -196,6 +197,10 @@ pub enum Action {
         /// model's own, 0.2 for the detector and 0 for the verifier)
         #[arg(long)]
         dropout: Option<f64>,
+        /// With --verifier: how many 10-ms frames past the detector's firing the verifier
+        /// waits to hear, which is the latency it adds [default: 16]
+        #[arg(long)]
+        hear_after: Option<usize>,
     },
     /// Print detection times in a WAV/FLAC file, heard out with 1 s of room tone as a
     /// microphone would go on; optionally write it with chimes mixed in.
@@ -358,6 +363,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             stop_after,
             verifier,
             dropout,
+            hear_after,
         } => {
             let cfg = TrainConfig {
                 model: {
@@ -389,11 +395,12 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             if let Some(dir) = write_samples {
                 return samples(&cfg, &dir);
             }
+            anyhow::ensure!(verifier || hear_after.is_none(), "--hear-after sets the verifier's window: it needs --verifier");
             if verifier {
                 let detector_only = small || label_delay != 0.0 || features != Features::Pcen;
                 anyhow::ensure!(!detector_only, "--verifier trains on windows of PCEN frames; --small, --features and --label-delay are the detector's");
                 let defaults = VerifierConfig::default();
-                let vcfg = VerifierConfig { dropout: dropout.unwrap_or(defaults.dropout), ..defaults };
+                let vcfg = VerifierConfig { dropout: dropout.unwrap_or(defaults.dropout), after: hear_after.unwrap_or(defaults.after), ..defaults };
                 vcfg.validate()?;
                 return train_verifier(&cfg, &vcfg, &out.unwrap_or_else(|| PathBuf::from("assets").join(trigger::VERIFIER_NAME)), stop_after);
             }

@@ -317,6 +317,16 @@ impl TriggerPanel {
         VerifierStream::new(v, 0.5).map(Some).map_err(|e| e.to_string())
     }
 
+    /// The detector settings for the verifiers now behind it, at the slider's sensitivity.
+    pub fn detector_config(&self) -> DetectorConfig {
+        DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::behind(self.behind()) }
+    }
+
+    /// How many verifiers have the last word (0 when the second look is off).
+    fn behind(&self) -> usize {
+        if self.second_look_on() { self.verifiers.as_ref().map_or(0, Vec::len) } else { 0 }
+    }
+
     /// The sensitivity the slider shows.
     pub fn sensitivity(&self) -> f32 {
         self.sensitivity
@@ -327,8 +337,7 @@ impl TriggerPanel {
         let result = (|| -> Result<Live, String> {
             let net = self.model.as_ref().map_err(Clone::clone)?;
             let (mic, samples) = Microphone::open(self.device_name(), 4.0).map_err(|e| e.to_string())?;
-            let config = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
-            let detector = TriggerDetector::new(net, config, self.verifier()?, Arc::clone(&self.shared_sensitivity)).map_err(|e| e.to_string())?;
+            let detector = TriggerDetector::new(net, self.detector_config(), self.verifier()?, Arc::clone(&self.shared_sensitivity)).map_err(|e| e.to_string())?;
             let listener = Listener::start(samples, mic.sample_rate, SpectrogramConfig::default(), detector).map_err(|e| e.to_string())?;
             Ok(Live { mic, listener })
         })();
@@ -410,7 +419,7 @@ impl TriggerPanel {
                 return;
             }
         };
-        let det = DetectorConfig { sensitivity: self.sensitivity, ..DetectorConfig::default() };
+        let det = self.detector_config();
         let verifier = match self.verifier() {
             Ok(v) => v,
             Err(e) => {
@@ -611,20 +620,20 @@ impl TriggerPanel {
             }
         });
         let fits = self.second_look_fits();
-        let behind = if self.second_look_on() { self.verifiers.as_ref().map_or(0, Vec::len) } else { 0 };
+        let behind = self.behind();
         if self.sensitivity_set_for != Some(behind) {
             self.sensitivity = DetectorConfig::behind(behind).sensitivity;
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
             self.sensitivity_set_for = Some(behind);
         }
-        if ui.add(egui::Slider::new(&mut self.sensitivity, 0.05..=0.95).text("Sensitivity")).changed() {
+        if ui.add(egui::Slider::new(&mut self.sensitivity, 0.01..=0.99).text("Sensitivity")).changed() {
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
         }
-        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest. It starts at 0.9 behind the shipped pair of verifiers (they decide), 0.1 behind the one verifier of a word trained here (a stricter filter in front of it) and 0.5 alone.");
+        ui.small("The threshold is 1 - sensitivity; one detection needs 2 steps (80 ms) above it, then 1 s of rest. It starts at 0.9 behind the shipped pair of verifiers (they decide), 0.05 on a single step behind the one verifier of a word trained here (a stricter filter in front of it) and 0.5 alone.");
         ui.add_enabled_ui(self.live.is_none() && fits, |ui| {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.verify, "Second look").on_hover_text(
-                    "Bidirectional GRUs (the shipped pair for \"activate\", one for a word trained here) hear the whole word and 0.16 s after it before the chime, and keep it if their mean probability is at least 0.5: several times fewer false accepts on held-out voices, 160 ms later (README)",
+                    "Bidirectional GRUs (the shipped pair for \"activate\", one for a word trained here) hear the whole word and 0.16 s after it (0.08 s for a word trained here) before the chime, and keep it if their mean probability is at least 0.5: several times fewer false accepts on held-out voices, that much later (README)",
                 );
                 if let Err(e) = &self.verifiers {
                     ui.small(e.as_str());
