@@ -498,24 +498,15 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
         return Err(ModelError::Invalid("the trigger word must be 1 to 100 characters".into()));
     }
     let (pos_u, neg_u) = plan_utterances(spec);
-    let positives = synthesise(&pos_u, &spec.cache, spec.threads, &|d, t| progress("positives", d, t))?;
+    let mut positives = synthesise(&pos_u, &spec.cache, spec.threads, &|d, t| progress("positives", d, t))?;
     let mut negatives = synthesise(&neg_u, &spec.cache, spec.threads, &|d, t| progress("negatives", d, t))?;
     let mut negative_names: Vec<String> = neg_u.iter().map(|u| u.text.clone()).collect();
     if let Some(dir) = &spec.speech_commands {
-        let clips = read_folder(dir)?;
-        // Group by word folder; keep speakers by rank within each word.
-        let mut by_word: std::collections::BTreeMap<PathBuf, Vec<Vec<f32>>> = Default::default();
-        for (p, x) in clips {
-            by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(x);
-        }
-        for (folder, xs) in by_word {
-            let word = folder.file_name().map_or_else(|| "?".to_string(), |w| w.to_string_lossy().into_owned());
-            for (i, x) in xs.into_iter().enumerate() {
-                if (i >= 8) == spec.held_out {
-                    negatives.push(trim_silence(&x).to_vec());
-                    negative_names.push(format!("{word} (human)"));
-                }
-            }
+        let (said, other) = speech_commands_split(read_folder(dir)?, &spec.word, spec.held_out);
+        positives.extend(said);
+        for (x, name) in other {
+            negatives.push(x);
+            negative_names.push(name);
         }
     }
     let backgrounds = match &spec.backgrounds {
@@ -528,6 +519,31 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
         return Err(ModelError::Invalid("no positive clip could be synthesised".into()));
     }
     Ok(Bank { positives, negatives, negative_names, negative_weights: Vec::new(), backgrounds })
+}
+
+/// Speech Commands clips (path, samples), grouped by their word folder, split by speaker:
+/// the first 8 of each word (files sorted by name) for training, the rest held out, trimmed
+/// of silence. The trigger word's own folder (a user may train "marvin" or "stop") gives
+/// real voices saying it, so its clips are positives; every other word's are negatives,
+/// named "<word> (human)". Returns (positives, negatives with their names).
+fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<Vec<f32>>, Vec<(Vec<f32>, String)>) {
+    let word = word.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let mut by_word: std::collections::BTreeMap<PathBuf, Vec<Vec<f32>>> = Default::default();
+    for (p, x) in clips {
+        by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(x);
+    }
+    let (mut said, mut other) = (Vec::new(), Vec::new());
+    for (folder, xs) in by_word {
+        let name = folder.file_name().map_or_else(|| "?".to_string(), |w| w.to_string_lossy().to_lowercase());
+        for x in xs.into_iter().enumerate().filter(|(i, _)| (*i >= 8) == held_out).map(|(_, x)| trim_silence(&x).to_vec()) {
+            if name == word {
+                said.push(x);
+            } else {
+                other.push((x, format!("{name} (human)")));
+            }
+        }
+    }
+    (said, other)
 }
 
 /// The least share of positives the user's own recordings make up once added (they are
@@ -1066,6 +1082,29 @@ mod tests {
             assert!(["act", "tiv", "cap", "va"].iter().all(|s| !w.contains(s)), "{w}");
             assert!(w.split(' ').all(|t| !t.ends_with("ate")), "{w}");
         }
+    }
+
+    /// Ten speakers say "marvin" and ten say "bed". Training "Marvin" takes the first 8
+    /// speakers' "marvin" as positives and their "bed" as negatives; held out, the other 2 of
+    /// each. Any other word gets all of them as negatives.
+    #[test]
+    fn speech_commands_of_the_word_are_positives() {
+        let clips = || -> Vec<(PathBuf, Vec<f32>)> {
+            ["marvin", "bed"]
+                .iter()
+                .flat_map(|w| (0..10).map(move |i| (PathBuf::from(format!("sc/{w}/{i:02}.wav")), vec![0.5 + i as f32 * 0.01; 4000])))
+                .collect()
+        };
+        let (said, other) = speech_commands_split(clips(), " Marvin ", false);
+        assert_eq!((said.len(), other.len()), (8, 8));
+        assert!(other.iter().all(|(_, n)| n == "bed (human)"));
+        assert_eq!(said[7][0], 0.57, "the 8th speaker by name");
+        let (said, other) = speech_commands_split(clips(), "marvin", true);
+        assert_eq!((said.len(), other.len()), (2, 2));
+        assert_eq!(said[0][0], 0.58, "the held-out speakers");
+        let (said, other) = speech_commands_split(clips(), "hey marvin", false);
+        assert_eq!((said.len(), other.len()), (0, 16), "a phrase's word alone is not the phrase");
+        assert!(other.iter().any(|(_, n)| n == "marvin (human)"));
     }
 
     #[test]
