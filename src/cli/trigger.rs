@@ -24,7 +24,8 @@ const BACKGROUNDS: &str = "../shared/data/speech/background_noise";
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
     /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.9
-    /// behind two or more verifiers (the shipped pair), 0.05 behind one (a new word's), 0.5 alone]
+    /// behind two or more verifiers (the shipped pair), 0.05 behind one (a new word's), 0.5
+    /// alone]
     #[arg(long)]
     sensitivity: Option<f32>,
     /// Consecutive 40-ms output steps at or above the threshold needed to fire [default: 1
@@ -45,8 +46,8 @@ impl DetectorArgs {
 }
 
 /// The second stage: a bidirectional GRU that hears the whole word, and 0.16 s after it
-/// (0.08 s for a new word's), before the chime. On unless turned off whenever the shipped verifier knows the
-/// detector's word.
+/// (0.08 s for a new word's), before the chime. On unless turned off whenever the shipped
+/// verifier knows the detector's word.
 #[derive(clap::Args, Clone, Debug)]
 pub struct VerifierArgs {
     /// Insist on the second look: a detector for a word the shipped verifier does not know
