@@ -29,7 +29,7 @@ pub struct DetectorArgs {
     #[arg(long)]
     sensitivity: Option<f32>,
     /// Consecutive 40-ms output steps at or above the threshold needed to fire [default: 1
-    /// behind one verifier (a new word's), 2 otherwise]
+    /// behind the second look, 2 alone]
     #[arg(long)]
     min_steps: Option<usize>,
     /// Seconds after a detection during which no other fires
