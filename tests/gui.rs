@@ -225,7 +225,7 @@ fn trigger_panel_second_look_by_default_and_only_for_its_word() {
 /// A word trained in the panel comes with its own verifier: behind a detector for "hey
 /// seqlab" (untrained stand-ins for both networks, named for the word) the second look is
 /// offered and starts on, at sensitivity 0.05 on a single step (one verifier, not the
-/// shipped pair's 0.9 on two), and Detect runs with it; a verifier for another word is not
+/// shipped pair's 0.9), and Detect runs with it; a verifier for another word is not
 /// offered, and the detector alone is back at 0.5 on two steps.
 #[test]
 fn trigger_panel_second_look_for_a_trained_word() {
