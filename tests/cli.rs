@@ -109,6 +109,8 @@ fn trigger_verifier_bad_options() {
     let out = dir.path().join("v.safetensors");
     let out = out.to_str().unwrap();
     assert_clear_error(&["trigger", "train", "--verifier", "--small", "--out", out], "are the detector's");
+    assert_clear_error(&["trigger", "train", "--hear-after", "8", "--out", out], "needs --verifier");
+    assert_clear_error(&["trigger", "train", "--verifier", "--hear-after", "500", "--out", out], "verifier sizes out of range");
     assert!(!std::path::Path::new(out).exists());
     let wav = "src/models/trigger/testdata/activate_en-us.wav";
     assert_clear_error(&["trigger", "detect", wav, "--verify", "--verifier-threshold", "2"], "probability in 0..=1");
