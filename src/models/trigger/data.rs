@@ -454,6 +454,11 @@ pub struct BankSpec {
     pub negative_words: NegativeWords,
 }
 
+/// The trigger word as the TTS engines are given it and as folder names are matched.
+fn spoken(word: &str) -> String {
+    word.trim().to_lowercase()
+}
+
 /// The utterances a bank synthesises: positives spread over the voices, negatives over
 /// words and voices, each with a random engine speed (0.8-1.25) and pitch (25-75).
 pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
@@ -461,7 +466,7 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     train.extend(made_voices(spec.made_voices, spec.seed));
     let pool = if spec.held_out { held } else { train };
     let mut rng = seeded_rng(spec.seed ^ 0xB0A7);
-    let word = spec.word.trim().to_lowercase();
+    let word = spoken(&spec.word);
     // A phrase that says the word itself would teach the detector to stay silent on it.
     let list = match spec.negative_words {
         NegativeWords::All | NegativeWords::Own => NEGATIVE_WORDS,
@@ -527,7 +532,7 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
 /// real voices saying it, so its clips are positives; every other word's are negatives,
 /// named "<word> (human)". Returns (positives, negatives with their names).
 fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<Vec<f32>>, Vec<(Vec<f32>, String)>) {
-    let word = word.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let word = spoken(word);
     let mut by_word: std::collections::BTreeMap<PathBuf, Vec<Vec<f32>>> = Default::default();
     for (p, x) in clips {
         by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(x);
