@@ -180,3 +180,25 @@ fn trigger_eval_lists_what_it_missed() {
     assert_eq!((last["hits"].as_u64(), last["positives"].as_u64(), last["false_accepts"].as_u64()), (Some(2), Some(3), Some(0)), "{stdout}");
     assert_eq!(last["missed"], serde_json::json!([{"file": "o.wav", "seconds": 0.9}]));
 }
+
+/// `trigger check` hears the shipped word's detector and pair say "activate" four times and
+/// every other word once (TTS from scripts/setup.sh), and ends with the JSON of what it
+/// found: four sayings, 36 everyday words said once each. Sizes out of range are refused
+/// before any synthesis.
+#[test]
+fn trigger_check_lists_what_sets_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().to_str().unwrap();
+    let out = seqlab(&["trigger", "check", "--positives", "4", "--per-word", "1", "--cache", cache, "--speech-commands", "none", "--backgrounds", "none", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{stdout}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("said by held-out voices: found") && stdout.contains("everyday words: fired on"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((json["word"].as_str(), json["positives"].as_u64()), (Some("activate"), Some(4)));
+    let everyday = json["everyday"].as_array().unwrap();
+    assert_eq!(everyday.len(), 36);
+    assert!(everyday.iter().all(|h| h["said"] == 1), "{everyday:?}");
+    assert_clear_error(&["trigger", "check", "--positives", "0", "--cache", cache], "1..=10000 sayings");
+    assert_clear_error(&["trigger", "check", "--per-word", "5000", "--cache", cache], "1..=1000 of each");
+    assert_clear_error(&["trigger", "check", "--word", " ", "--cache", cache], "1 to 100 characters");
+}

@@ -1,4 +1,4 @@
-//! `seqlab trigger ...`: train, detect, eval, bench and make-eval for the trigger-word lab.
+//! `seqlab trigger ...`: train, detect, eval, check, bench and make-eval for the trigger-word lab.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 use super::progress;
 use crate::dsp::write_wav;
+use crate::models::trigger::check::{self, CheckSpec};
 use crate::models::trigger::data::{self, Acoustics, ExampleSpec, NegativeWords};
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::{TriggerConfig, TriggerNet};
@@ -287,6 +288,36 @@ pub enum Action {
     },
     /// List the input devices, the default first.
     Devices,
+    /// How a detector fares saying by saying: its word said by held-out voices, and which
+    /// everyday words and sound-alikes set it off, each heard alone over a background
+    Check {
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        verify: VerifierArgs,
+        #[command(flatten)]
+        detector: DetectorArgs,
+        /// The word to say [default: the one saved with the detector]
+        #[arg(long)]
+        word: Option<String>,
+        /// Sayings of the word by held-out TTS voices
+        #[arg(long, default_value_t = CheckSpec::new("").positives)]
+        positives: usize,
+        /// Sayings of each everyday word and each sound-alike
+        #[arg(long, default_value_t = CheckSpec::new("").per_word)]
+        per_word: usize,
+        #[arg(long, default_value_t = CheckSpec::new("").seed)]
+        seed: u64,
+        #[arg(long, default_value = SPEECH_COMMANDS)]
+        speech_commands: PathBuf,
+        #[arg(long, default_value = BACKGROUNDS)]
+        backgrounds: PathBuf,
+        #[arg(long, default_value = ".seqlab-cache/tts")]
+        cache: PathBuf,
+        /// Print every word heard, and end with one JSON line
+        #[arg(long)]
+        json: bool,
+    },
     /// Write an evaluation folder (WAVs + labels.tsv) from voices and speakers held out of training.
     MakeEval {
         dir: PathBuf,
@@ -326,7 +357,7 @@ fn existing(p: PathBuf, what: &str) -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("note: {what} folder {} not found; training without it", p.display());
+        eprintln!("note: {what} folder {} not found; going on without it", p.display());
         None
     }
 }
@@ -526,6 +557,45 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 "{:.1} h without a reset: recall {:.3}, {:.1} false accepts per hour; the carried state never strays more than {:.2e} from a fresh detector's {warm_seconds} s after it starts",
                 r.hours, r.recall, r.false_accepts_per_hour, r.max_abs_diff
             );
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+            Ok(())
+        }
+        Action::Check { model, verify, detector, word, positives, per_word, seed, speech_commands, backgrounds, cache, json } => {
+            let net = trigger::load_model(model.as_deref())?;
+            let Some(word) = word.or_else(|| net.info.get("word").cloned()) else {
+                anyhow::bail!("the detector has no word saved with it: say which with --word");
+            };
+            let (look, det) = verify.with_settings(&detector, &net)?;
+            let spec = CheckSpec {
+                word,
+                positives,
+                per_word,
+                seed,
+                speech_commands: existing(speech_commands, "Speech Commands"),
+                backgrounds: existing(backgrounds, "background"),
+                cache,
+                ..CheckSpec::new("")
+            };
+            let bar = progress::bar(0);
+            let r = check::check_word(&net, &det, look.as_ref(), &spec, &|what, d, t| {
+                bar.set_message(what.to_string());
+                progress::show(&bar, d, t);
+            })?;
+            bar.finish_and_clear();
+            let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
+            let look = look.map_or("off".to_string(), |l| format!("{} verifier(s)", l.members().len()));
+            println!("\"{}\", sensitivity {}, second look {look}", r.word, det.sensitivity);
+            println!(
+                "said by held-out voices: found {} of {} ({:.3}), latency from word end median {}, p95 {}",
+                r.found, r.positives, r.recall, ms(r.latency_ms_median), ms(r.latency_ms_p95)
+            );
+            for (what, words) in [("everyday words", &r.everyday), ("sound-alikes", &r.sound_alikes)] {
+                let (fired, said) = check::totals(words);
+                let worst = check::worst(words, if json { usize::MAX } else { 10 });
+                println!("{what}: fired on {fired} of {said} sayings{}{worst}", if fired > 0 { ": " } else { "" });
+            }
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             }

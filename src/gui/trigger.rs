@@ -1,6 +1,6 @@
 //! Trigger word: the microphone's spectrogram scrolling by, the detector's probability with
 //! its threshold, a flash and a chime on each detection; a file when there is no microphone;
-//! and a trainer for any word the user types.
+//! a check of which words set the detector off; and a trainer for any word the user types.
 //!
 //! The audio runs on the threads of `audio::listen`; this panel only drains their events
 //! once a frame, so a slow frame costs display columns, never audio.
@@ -24,6 +24,7 @@ use crate::models::trigger::verify::{Verifier, VerifierStream};
 use crate::audio::play::Playback;
 use crate::dsp::{SpectrogramConfig, write_wav};
 use crate::models::ModelError;
+use crate::models::trigger::check::{self, CheckSpec, Heard, WordCheck};
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerNet;
 use crate::models::trigger::train::{self as ttrain, Event, TrainConfig};
@@ -59,6 +60,14 @@ enum TrainMsg {
     VerifierEvent(Event<WindowScore>),
     Done(Box<Result<Trained, ModelError>>),
 }
+
+enum CheckMsg {
+    Stage(String, f32),
+    Done(Result<WordCheck, String>),
+}
+
+/// How many of the words a check heard fire are listed, per list.
+const CHECK_SHOWN: usize = 8;
 
 /// A detector and its verifiers read on a worker, with the name the picker shows for them.
 type Loaded = Result<(String, TriggerNet<f32>, Vec<Verifier<f32>>), String>;
@@ -128,6 +137,13 @@ pub struct TriggerPanel {
     detector_share: f32,
     train_log: Vec<String>,
     train_error: Option<String>,
+    /// What a check says and where its clips come from (shared data when it is there).
+    check_spec: CheckSpec,
+    checking: Option<Worker<CheckMsg>>,
+    check_stage: String,
+    check_progress: f32,
+    /// The last check of the detector in use, and the sensitivity it ran at.
+    check_result: Option<(f32, Result<WordCheck, String>)>,
 }
 
 /// What the panel is waiting for the user to confirm deleting.
@@ -185,6 +201,15 @@ impl TriggerPanel {
             detector_share: 1.0,
             train_log: Vec::new(),
             train_error: None,
+            check_spec: CheckSpec {
+                speech_commands: shared_dir("../shared/data/speech/speech_commands_sample"),
+                backgrounds: shared_dir("../shared/data/speech/background_noise"),
+                ..CheckSpec::new("")
+            },
+            checking: None,
+            check_stage: String::new(),
+            check_progress: 0.0,
+            check_result: None,
         };
         panel.own_takes = count_takes(&panel.own_dir());
         panel.saved = trigger::saved_words(&panel.words_root);
@@ -220,6 +245,7 @@ impl TriggerPanel {
     /// The new detector and verifiers, live from the next Listen.
     fn use_detector(&mut self, net: TriggerNet<f32>, verifiers: Vec<Verifier<f32>>) {
         self.live = None;
+        self.check_result = None;
         self.model = Ok(Arc::new(net));
         self.verifiers = Ok(verifiers);
         self.sensitivity_set_for = None;
@@ -291,6 +317,54 @@ impl TriggerPanel {
     /// Detection times of the last file run (seconds), if it succeeded.
     pub fn file_detections(&self) -> Option<&[f64]> {
         self.file_result.as_ref().and_then(|r| r.as_ref().ok()).map(|o| o.detections.as_slice())
+    }
+
+    /// Checks with `spec`'s sizes, seed and sources (the word is always the detector's).
+    pub fn with_check_spec(mut self, spec: CheckSpec) -> Self {
+        self.check_spec = spec;
+        self
+    }
+
+    /// The last check's finding or error, while it is of the detector in use.
+    pub fn check_result(&self) -> Option<&Result<WordCheck, String>> {
+        self.check_result.as_ref().map(|(_, r)| r)
+    }
+
+    /// Hears the detector in use, at the slider's sensitivity and with its second look, say
+    /// its word and other words, on a worker ([`check::check_word`]).
+    fn start_check(&mut self) {
+        let sensitivity = self.sensitivity;
+        let prepared = (|| -> Result<_, String> {
+            let net = Arc::clone(self.model.as_ref().map_err(Clone::clone)?);
+            let word = self.detector_word().ok_or("the detector has no word saved with it")?.to_string();
+            Ok((net, self.verifier()?, CheckSpec { word, ..self.check_spec.clone() }))
+        })();
+        let (net, look, spec) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                self.check_result = Some((sensitivity, Err(e)));
+                return;
+            }
+        };
+        let det = self.detector_config();
+        self.check_result = None;
+        self.check_progress = 0.0;
+        let job = Worker::spawn("trigger-check", move |tx: &Sender<CheckMsg>, _: &AtomicBool| {
+            // a message per whole percent: a check hears thousands of clips
+            let shown = std::sync::atomic::AtomicUsize::new(usize::MAX);
+            let progress = |what: &str, done: usize, total: usize| {
+                let pct = 100 * done / total.max(1);
+                if shown.swap(pct, Ordering::Relaxed) != pct {
+                    let _ = tx.send(CheckMsg::Stage(what.to_string(), done as f32 / total.max(1) as f32));
+                }
+            };
+            let r = check::check_word(&net, &det, look.as_ref(), &spec, &progress);
+            let _ = tx.send(CheckMsg::Done(r.map_err(|e| e.to_string())));
+        });
+        match job {
+            Ok(j) => self.checking = Some(j),
+            Err(e) => self.check_result = Some((sensitivity, Err(format!("cannot start the check: {e}")))),
+        }
     }
 
     /// The microphone error shown, if listening could not start.
@@ -457,12 +531,11 @@ impl TriggerPanel {
         self.train_log.clear();
         self.progress = 0.0;
         let word = self.word.trim().to_string();
-        let shared = |p: &str| Some(PathBuf::from(p)).filter(|p| p.is_dir());
         let cfg = TrainConfig {
             own_voice: (self.own_takes > 0).then(|| self.own_dir()),
             word,
-            speech_commands: shared("../shared/data/speech/speech_commands_sample"),
-            backgrounds: shared("../shared/data/speech/background_noise"),
+            speech_commands: self.check_spec.speech_commands.clone(),
+            backgrounds: self.check_spec.backgrounds.clone(),
             ..TrainConfig::default()
         };
         self.detector_share = verify_train::detector_share(&cfg);
@@ -536,6 +609,24 @@ impl TriggerPanel {
                 ctx.request_repaint_after(Duration::from_millis(50));
             }
         }
+        if let Some(job) = &self.checking {
+            let poll = job.poll();
+            for msg in poll.messages {
+                match msg {
+                    CheckMsg::Stage(what, f) => {
+                        self.check_stage = what;
+                        self.check_progress = f;
+                    }
+                    CheckMsg::Done(r) => self.check_result = Some((self.sensitivity, r)),
+                }
+            }
+            if poll.finished {
+                self.checking = None;
+            } else {
+                ctx.request_repaint_after(Duration::from_millis(100));
+            }
+        }
+        let mut check_now = false;
         if let Some(job) = &self.training {
             let poll = job.poll();
             for msg in poll.messages {
@@ -565,7 +656,8 @@ impl TriggerPanel {
                             let word = self.word.trim().to_string();
                             let look = if verifier.is_some() { "with its own second look" } else { "without a second look (its training was stopped)" };
                             self.use_detector(net, verifier.into_iter().collect());
-                            self.train_log.push(format!("\"{word}\" is ready {look}: press Listen"));
+                            self.train_log.push(format!("\"{word}\" is ready {look}: press Listen. Checking which words set it off (below)..."));
+                            check_now = true;
                             match saved {
                                 Ok(paths) => {
                                     let flags: Vec<String> = paths.iter().zip(["--model", "--verifier"]).map(|(p, f)| format!("{f} {}", p.display())).collect();
@@ -587,6 +679,57 @@ impl TriggerPanel {
                 self.training = None;
             } else {
                 ctx.request_repaint_after(Duration::from_millis(100));
+            }
+        }
+        if check_now {
+            self.start_check();
+        }
+    }
+
+    fn check_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Which words set it off");
+        let (everyday, alikes) = check::list_sizes(self.detector_word().unwrap_or_default());
+        let word = self.detector_word().unwrap_or("the word").to_string();
+        ui.label(format!(
+            "Says \"{word}\" {} times in voices it never trained on, and {everyday} everyday words and {alikes} that sound like it {} times each, every saying alone over a background, through the detector as set above (under half a minute).",
+            self.check_spec.positives, self.check_spec.per_word
+        ));
+        let idle = self.checking.is_none() && self.training.is_none() && self.loading.is_none();
+        if self.checking.is_some() {
+            ui.add(ProgressBar::new(self.check_progress).show_percentage().text(self.check_stage.clone()));
+        } else if ui.add_enabled(idle, egui::Button::new("Check")).clicked() {
+            self.start_check();
+        }
+        match &self.check_result {
+            None => {}
+            Some((_, Err(e))) => {
+                ui.colored_label(Color32::RED, format!("the check failed: {e}"));
+            }
+            Some((sensitivity, Ok(r))) => {
+                let latency = r.latency_ms_median.map_or(String::new(), |l| format!(", {l:.0} ms after the word's end (median)"));
+                ui.label(format!(
+                    "At sensitivity {sensitivity:.2}: found \"{}\" {} times in {} ({:.0}%){latency}.",
+                    r.word,
+                    r.found,
+                    r.positives,
+                    100.0 * r.recall
+                ));
+                for (what, words) in [("everyday words", &r.everyday), ("words that sound like it", &r.sound_alikes)] {
+                    let (fired, said) = check::totals(words);
+                    if fired == 0 {
+                        ui.colored_label(Color32::GREEN, format!("No chime on {said} sayings of {what}."));
+                        continue;
+                    }
+                    ui.colored_label(Color32::YELLOW, format!("Chimed on {fired} of {said} sayings of {what}:"));
+                    egui::Grid::new(what).num_columns(2).show(ui, |ui| {
+                        for h in words.iter().filter(|h| h.fired > 0).take(CHECK_SHOWN) {
+                            heard_row(ui, h);
+                        }
+                    });
+                }
+                if r.everyday.iter().any(|h| h.fired > 0) {
+                    ui.small("Expect a chime now and then when people say those. A longer word, or a phrase of two, is mistaken for fewer.");
+                }
             }
         }
     }
@@ -684,7 +827,7 @@ impl TriggerPanel {
     fn detector_ui(&mut self, ui: &mut egui::Ui) {
         let (mut pick, mut forget) = (None, None);
         ui.horizontal(|ui| {
-            let idle = self.live.is_none() && self.loading.is_none() && self.training.is_none();
+            let idle = self.live.is_none() && self.loading.is_none() && self.training.is_none() && self.checking.is_none();
             ui.add_enabled_ui(idle, |ui| {
                 egui::ComboBox::from_label("Detector").selected_text(self.detector_name.as_str()).show_ui(ui, |ui| {
                     if ui.selectable_label(self.detector_name == SHIPPED_LABEL, SHIPPED_LABEL).clicked() {
@@ -798,7 +941,7 @@ impl TriggerPanel {
                 self.own_takes = count_takes(&self.own_dir());
             }
             if self.training.is_none() {
-                if ui.add_enabled(!self.word.trim().is_empty(), egui::Button::new("Train")).clicked() {
+                if ui.add_enabled(!self.word.trim().is_empty() && self.checking.is_none(), egui::Button::new("Train")).clicked() {
                     self.start_training();
                 }
             } else if ui.button("Stop").clicked()
@@ -871,6 +1014,19 @@ fn fraction(epoch: usize, epochs: usize, done: usize, total: usize) -> f32 {
     (epoch as f32 + done as f32 / total.max(1) as f32) / epochs.max(1) as f32
 }
 
+/// `path` when it is a folder: the shared data, which a machine may not have.
+fn shared_dir(path: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(path)).filter(|p| p.is_dir())
+}
+
+/// A word a check heard, its share of sayings fired on as a bar.
+fn heard_row(ui: &mut egui::Ui, h: &Heard) {
+    ui.label(&h.word);
+    let share = h.fired as f32 / h.said.max(1) as f32;
+    ui.add(ProgressBar::new(share).desired_width(160.0).text(format!("{} of {}", h.fired, h.said)));
+    ui.end_row();
+}
+
 /// WAV files in `dir` (0 when it does not exist).
 fn count_takes(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "wav")).count())
@@ -895,6 +1051,8 @@ impl Panel for TriggerPanel {
         self.live_ui(ui);
         ui.separator();
         self.file_ui(ui);
+        ui.separator();
+        self.check_ui(ui);
         ui.separator();
         self.train_ui(ui);
     }

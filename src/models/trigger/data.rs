@@ -137,6 +137,17 @@ pub fn confusables(word: &str) -> Vec<String> {
     out
 }
 
+/// Words that sound like `word`, to hear what a detector mistakes for it: for [`LIST_WORD`]
+/// the near-rhymes its list was written with ([`NEGATIVE_WORDS`] less [`EVERYDAY_WORDS`]),
+/// for any other word its [`confusables`].
+pub fn sound_alikes(word: &str) -> Vec<String> {
+    if spoken(word) == LIST_WORD {
+        NEGATIVE_WORDS.iter().filter(|w| !EVERYDAY_WORDS.contains(w)).map(|w| w.to_string()).collect()
+    } else {
+        confusables(word)
+    }
+}
+
 /// Which TTS words a bank's negatives say (`make-eval --negatives`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum NegativeWords {
@@ -295,6 +306,11 @@ pub struct Utterance {
 }
 
 impl Utterance {
+    /// `text` in `voice` at a random engine speed (0.8-1.25) and pitch (25-75).
+    pub fn drawn(text: &str, voice: Voice, rng: &mut impl Rng) -> Self {
+        Self { text: text.to_string(), voice, speed: rng.random_range(0.8..1.25), pitch: rng.random_range(25..=75) }
+    }
+
     fn cache_name(&self) -> String {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -477,12 +493,7 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     let own = if spec.negative_words == NegativeWords::Own && word != LIST_WORD { confusables(&word) } else { Vec::new() };
     let mut order = pool.clone();
     order.shuffle(&mut rng);
-    let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance {
-        text: text.to_string(),
-        voice: order[i % order.len()].clone(),
-        speed: rng.random_range(0.8..1.25),
-        pitch: rng.random_range(25..=75),
-    };
+    let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance::drawn(text, order[i % order.len()].clone(), rng);
     let pos = (0..spec.positives).map(|i| make(&word, i, &mut rng)).collect();
     let neg = (0..spec.negatives)
         .map(|i| {
@@ -499,9 +510,7 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
 /// held out. Backgrounds: every recording in the folder (both halves: a background is not a
 /// voice), cut into 10-s pieces at random at mixing time.
 pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync)) -> Result<Bank, ModelError> {
-    if spec.word.trim().is_empty() || spec.word.len() > 100 {
-        return Err(ModelError::Invalid("the trigger word must be 1 to 100 characters".into()));
-    }
+    valid_word(&spec.word)?;
     let (pos_u, neg_u) = plan_utterances(spec);
     let mut positives = synthesise(&pos_u, &spec.cache, spec.threads, &|d, t| progress("positives", d, t))?;
     let mut negatives = synthesise(&neg_u, &spec.cache, spec.threads, &|d, t| progress("negatives", d, t))?;
@@ -514,10 +523,7 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
             negative_names.push(name);
         }
     }
-    let backgrounds = match &spec.backgrounds {
-        Some(dir) => read_folder(dir)?.into_iter().map(|(_, x)| x).filter(|x| x.len() > SAMPLE_RATE as usize).collect(),
-        None => Vec::new(),
-    };
+    let backgrounds = read_backgrounds(spec.backgrounds.as_deref())?;
     let positives: Vec<Vec<f32>> = positives.into_iter().filter(|x| x.len() > 1600).collect();
     let (negatives, negative_names) = negatives.into_iter().zip(negative_names).filter(|(x, _)| x.len() > 800).unzip();
     if positives.is_empty() {
@@ -526,12 +532,26 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
     Ok(Bank { positives, negatives, negative_names, negative_weights: Vec::new(), backgrounds })
 }
 
+/// A trigger word the engines can be given: 1 to 100 characters besides spaces around it.
+pub(super) fn valid_word(word: &str) -> Result<(), ModelError> {
+    if word.trim().is_empty() || word.len() > 100 {
+        return Err(ModelError::Invalid("the trigger word must be 1 to 100 characters".into()));
+    }
+    Ok(())
+}
+
+/// The recordings in `dir` (none without one) longer than a second, to cut backgrounds from.
+pub(super) fn read_backgrounds(dir: Option<&Path>) -> Result<Vec<Vec<f32>>, ModelError> {
+    let Some(dir) = dir else { return Ok(Vec::new()) };
+    Ok(read_folder(dir)?.into_iter().map(|(_, x)| x).filter(|x| x.len() > SAMPLE_RATE as usize).collect())
+}
+
 /// Speech Commands clips (path, samples), grouped by their word folder, split by speaker:
 /// the first 8 of each word (files sorted by name) for training, the rest held out, trimmed
 /// of silence. The trigger word's own folder (a user may train "marvin" or "stop") gives
 /// real voices saying it, so its clips are positives; every other word's are negatives,
 /// named "<word> (human)". Returns (positives, negatives with their names).
-fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<Vec<f32>>, Vec<(Vec<f32>, String)>) {
+pub(super) fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<Vec<f32>>, Vec<(Vec<f32>, String)>) {
     let word = spoken(word);
     let mut by_word: std::collections::BTreeMap<PathBuf, Vec<Vec<f32>>> = Default::default();
     for (p, x) in clips {
@@ -715,10 +735,10 @@ fn perturb(clip: &[f32], rng: &mut impl Rng) -> Vec<f32> {
     y
 }
 
-/// One example from `seed` (so examples are reproducible and independent of threading).
-pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
-    let mut rng = seeded_rng(seed);
-    let n = (spec.seconds * SAMPLE_RATE as f64) as usize;
+/// `n` samples of what an example's words are heard over: a stretch of a background
+/// recording (7 times in 10 when there are any) or synthetic noise, at -60..-22 dBFS
+/// (`loud_backgrounds` of the time -36..-22).
+fn bed(bank: &Bank, n: usize, loud_backgrounds: f64, rng: &mut impl Rng) -> Vec<f32> {
     let mut x = if !bank.backgrounds.is_empty() && rng.random_bool(0.7) {
         let bg = &bank.backgrounds[rng.random_range(0..bank.backgrounds.len())];
         let mut out = Vec::with_capacity(n);
@@ -730,12 +750,33 @@ pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
         out.iter_mut().for_each(|v| *v /= r);
         out
     } else {
-        synthetic_noise(n, rng.random_range(0..3), &mut rng)
+        synthetic_noise(n, rng.random_range(0..3), rng)
     };
     // Drawn only when asked for, so examples without it stay what they were.
-    let loud = spec.loud_backgrounds > 0.0 && rng.random_bool(spec.loud_backgrounds.min(1.0));
+    let loud = loud_backgrounds > 0.0 && rng.random_bool(loud_backgrounds.min(1.0));
     let level = db_to_gain(rng.random_range(if loud { -36.0..-22.0 } else { -60.0..-22.0 }));
     x.iter_mut().for_each(|v| *v *= level);
+    x
+}
+
+/// One clip heard alone, as an example would hear it: perturbed like every example's words
+/// and placed `lead` s into a [`bed`] that goes on 1 s past it. Returns the samples and the
+/// sample where the clip ends.
+pub fn alone(bank: &Bank, clip: &[f32], lead: f64, seed: u64) -> (Vec<f32>, usize) {
+    let mut rng = seeded_rng(seed);
+    let word = perturb(clip, &mut rng);
+    let start = (lead.max(0.0) * SAMPLE_RATE as f64) as usize;
+    let mut x = bed(bank, start + word.len() + SAMPLE_RATE as usize, 0.0, &mut rng);
+    mix_into(&mut x, &word, start, 1.0);
+    limit_peak(&mut x, 0.99);
+    (x, start + word.len())
+}
+
+/// One example from `seed` (so examples are reproducible and independent of threading).
+pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
+    let mut rng = seeded_rng(seed);
+    let n = (spec.seconds * SAMPLE_RATE as f64) as usize;
+    let mut x = bed(bank, n, spec.loud_backgrounds, &mut rng);
     // Drawn only when asked for, so dry examples stay what they were before rooms existed.
     let in_room = spec.acoustics.reverb > 0.0 && rng.random_bool(spec.acoustics.reverb.min(1.0));
     let mut speech = if in_room { vec![0f32; n] } else { Vec::new() };

@@ -3,8 +3,10 @@
 //! `data` makes training clips from TTS voices and recordings, `model` holds the network
 //! and its streaming form, `detect` turns probabilities into detections and scores them,
 //! `train` trains, `verify` and `verify_train` hold the second-stage verifier, `run` runs
-//! files through the streaming path (detect, eval, bench).
+//! files through the streaming path (detect, eval, bench), `check` hears how a trained word
+//! fares saying by saying.
 
+pub mod check;
 pub mod data;
 pub mod detect;
 pub mod model;
