@@ -463,3 +463,20 @@ fn trigger_panel_checks_which_words_set_it_off() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("the check failed: the detector has no word").is_some());
 }
+
+/// Training trains against the word's own near-rhymes only when the box is ticked, and
+/// unticking it goes back to the list written for "activate".
+#[test]
+fn trigger_panel_trains_against_near_rhymes_when_asked() {
+    use seqlab::gui::TriggerPanel;
+    use seqlab::models::trigger::data::NegativeWords;
+    let mut harness = panel_harness(TriggerPanel::new());
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_config().negative_words, NegativeWords::All);
+    harness.get_by_label("Also train against words that sound like it").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_config().negative_words, NegativeWords::Own);
+    harness.get_by_label("Also train against words that sound like it").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_config().negative_words, NegativeWords::All);
+}

@@ -25,6 +25,7 @@ use crate::audio::play::Playback;
 use crate::dsp::{SpectrogramConfig, write_wav};
 use crate::models::ModelError;
 use crate::models::trigger::check::{self, CheckSpec, Heard, WordCheck};
+use crate::models::trigger::data::NegativeWords;
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerNet;
 use crate::models::trigger::train::{self as ttrain, Event, TrainConfig};
@@ -137,6 +138,8 @@ pub struct TriggerPanel {
     detector_share: f32,
     train_log: Vec<String>,
     train_error: Option<String>,
+    /// Train against the word's own near-rhymes too (`train --own-near-rhymes`).
+    own_near_rhymes: bool,
     /// What a check says and where its clips come from (shared data when it is there).
     check_spec: CheckSpec,
     checking: Option<Worker<CheckMsg>>,
@@ -201,6 +204,7 @@ impl TriggerPanel {
             detector_share: 1.0,
             train_log: Vec::new(),
             train_error: None,
+            own_near_rhymes: false,
             check_spec: CheckSpec {
                 speech_commands: shared_dir("../shared/data/speech/speech_commands_sample"),
                 backgrounds: shared_dir("../shared/data/speech/background_noise"),
@@ -526,18 +530,24 @@ impl TriggerPanel {
         }
     }
 
+    /// What Train would train now: the word in the box, the user's takes, the shared data
+    /// where it is, and the word's own near-rhymes among the negatives when ticked.
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            own_voice: (self.own_takes > 0).then(|| self.own_dir()),
+            word: self.word.trim().to_string(),
+            speech_commands: self.check_spec.speech_commands.clone(),
+            backgrounds: self.check_spec.backgrounds.clone(),
+            negative_words: if self.own_near_rhymes { NegativeWords::Own } else { NegativeWords::All },
+            ..TrainConfig::default()
+        }
+    }
+
     fn start_training(&mut self) {
         self.train_error = None;
         self.train_log.clear();
         self.progress = 0.0;
-        let word = self.word.trim().to_string();
-        let cfg = TrainConfig {
-            own_voice: (self.own_takes > 0).then(|| self.own_dir()),
-            word,
-            speech_commands: self.check_spec.speech_commands.clone(),
-            backgrounds: self.check_spec.backgrounds.clone(),
-            ..TrainConfig::default()
-        };
+        let cfg = self.train_config();
         self.detector_share = verify_train::detector_share(&cfg);
         let words_root = self.words_root.clone();
         let job = Worker::spawn("trigger-train", move |tx: &Sender<TrainMsg>, cancel: &AtomicBool| {
@@ -950,6 +960,8 @@ impl TriggerPanel {
                 job.stop();
             }
         });
+        ui.add_enabled(self.training.is_none(), egui::Checkbox::new(&mut self.own_near_rhymes, "Also train against words that sound like it"))
+            .on_hover_text("a third of the other words become the word's own near-rhymes (computers, comuter, bomputer... for \"computer\"): it chimes on them far less, but may miss the word itself more often; the check shows both");
         ui.horizontal(|ui| {
             let idle = self.recording.is_none() && self.training.is_none() && self.live.is_none() && !self.word.trim().is_empty();
             let text = if self.recording.is_some() { "Recording... say the word".to_string() } else { format!("Record my voice ({TAKE_SECONDS:.0} s)") };
