@@ -666,7 +666,7 @@ impl TriggerPanel {
                             let word = self.word.trim().to_string();
                             let look = if verifier.is_some() { "with its own second look" } else { "without a second look (its training was stopped)" };
                             self.use_detector(net, verifier.into_iter().collect());
-                            self.train_log.push(format!("\"{word}\" is ready {look}: press Listen. Checking which words set it off (below)..."));
+                            self.train_log.push(format!("\"{word}\" is ready {look}: press Listen. Checking which words set it off (above)..."));
                             check_now = true;
                             match saved {
                                 Ok(paths) => {
@@ -704,10 +704,11 @@ impl TriggerPanel {
             "Says \"{word}\" {} times in voices it never trained on, and {everyday} everyday words and {alikes} that sound like it {} times each, every saying alone over a background, through the detector as set above (under half a minute).",
             self.check_spec.positives, self.check_spec.per_word
         ));
-        let idle = self.checking.is_none() && self.training.is_none() && self.loading.is_none();
+        // Not while listening: the check keeps both cores busy, and the live detector must keep up.
+        let idle = self.checking.is_none() && self.training.is_none() && self.loading.is_none() && self.live.is_none();
         if self.checking.is_some() {
             ui.add(ProgressBar::new(self.check_progress).show_percentage().text(self.check_stage.clone()));
-        } else if ui.add_enabled(idle, egui::Button::new("Check")).clicked() {
+        } else if ui.add_enabled(idle, egui::Button::new("Check")).on_disabled_hover_text("stop listening or training first").clicked() {
             self.start_check();
         }
         match &self.check_result {
@@ -765,7 +766,7 @@ impl TriggerPanel {
                 });
             });
             if self.live.is_none() {
-                if ui.add_enabled(self.model.is_ok(), egui::Button::new("Listen")).clicked() {
+                if ui.add_enabled(self.model.is_ok() && self.checking.is_none(), egui::Button::new("Listen")).on_disabled_hover_text("wait for the check to finish").clicked() {
                     self.start_listening();
                 }
             } else if ui.button("Stop").clicked() {
