@@ -202,3 +202,28 @@ fn trigger_check_lists_what_sets_it_off() {
     assert_clear_error(&["trigger", "check", "--per-word", "5000", "--cache", cache], "1..=1000 of each");
     assert_clear_error(&["trigger", "check", "--word", " ", "--cache", cache], "1 to 100 characters");
 }
+
+/// `trigger new-word` trains a word as the panel does, on a schedule cut to one epoch of 16
+/// examples for the test: the verifier and the detector end up side by side in the words
+/// folder (none left in its staging folder), where the panel's Detector list finds the word
+/// with its second look, and the run ends with the check. A blank word or no epochs are
+/// refused before any synthesis.
+#[test]
+fn trigger_new_word_trains_saves_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = dir.path().join("words");
+    let cache = dir.path().join("cache");
+    let (words_s, cache_s) = (words.to_str().unwrap(), cache.to_str().unwrap());
+    let out = seqlab(&["trigger", "new-word", "Hey Marvin", "--epochs", "1", "--examples", "16", "--words", words_s, "--cache", cache_s, "--speech-commands", "none", "--backgrounds", "none"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{stdout}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("\"Hey Marvin\" is saved") && stdout.contains("said by held-out voices: found"), "{stdout}");
+    let saved = seqlab::models::trigger::saved_words(&words);
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert_eq!(saved[0].slug, "hey-marvin");
+    assert!(saved[0].verifier.is_some());
+    let staged: Vec<_> = std::fs::read_dir(words.join(".training")).unwrap().collect();
+    assert!(staged.is_empty(), "{staged:?}");
+    assert_clear_error(&["trigger", "new-word", " ", "--words", words_s, "--cache", cache_s], "1 to 100 characters");
+    assert_clear_error(&["trigger", "new-word", "marvin", "--epochs", "0", "--words", words_s, "--cache", cache_s], "epochs must be 1..=10000");
+}

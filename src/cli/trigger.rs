@@ -288,6 +288,33 @@ pub enum Action {
     },
     /// List the input devices, the default first.
     Devices,
+    /// Train a word as the panel does, in one go: its verifier and its detector (about 9.5
+    /// min here), saved where the panel's Detector list finds them, then a check of which
+    /// words set it off
+    NewWord {
+        word: String,
+        /// Also train against the word's own near-rhymes (as train --own-near-rhymes)
+        #[arg(long)]
+        own_near_rhymes: bool,
+        /// A folder of your own recordings of the word (WAV or FLAC, any rate)
+        #[arg(long)]
+        own_voice: Option<PathBuf>,
+        /// The detector's epochs (its verifier gets a fifth): fewer for a quick try
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        /// Fresh 10-s examples per epoch
+        #[arg(long, default_value_t = TrainConfig::default().examples)]
+        examples: usize,
+        /// Where trained words are kept
+        #[arg(long, default_value = trigger::WORDS_DIR)]
+        words: PathBuf,
+        #[arg(long, default_value = SPEECH_COMMANDS)]
+        speech_commands: PathBuf,
+        #[arg(long, default_value = BACKGROUNDS)]
+        backgrounds: PathBuf,
+        #[arg(long, default_value = ".seqlab-cache/tts")]
+        cache: PathBuf,
+    },
     /// How a detector fares saying by saying: its word said by held-out voices, and which
     /// everyday words and sound-alikes set it off, each heard alone over a background
     Check {
@@ -562,6 +589,45 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Action::NewWord { word, own_near_rhymes, own_voice, epochs, examples, words, speech_commands, backgrounds, cache } => {
+            let cfg = TrainConfig {
+                word,
+                own_voice,
+                epochs,
+                examples,
+                speech_commands: existing(speech_commands, "Speech Commands"),
+                backgrounds: existing(backgrounds, "background"),
+                cache: cache.clone(),
+                negative_words: if own_near_rhymes { NegativeWords::Own } else { NegativeWords::All },
+                ..TrainConfig::default()
+            };
+            cfg.validate()?;
+            let (vtrain, vcfg) = verify_train::new_word_recipe(&cfg);
+            // Trained in a folder of its own, which the Detector list does not read, and moved
+            // beside the other words only once both networks are done.
+            let staging = words.join(".training");
+            std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+            let (staged_net, staged_verifier) = trigger::word_paths(&staging, &cfg.word);
+            // The verifier first: it does not need the detector, and a run stopped in the
+            // detector's eight minutes then resumes them from its checkpoint, losing only the
+            // verifier's one.
+            train_verifier(&vtrain, &vcfg, &staged_verifier, None)?;
+            train(&cfg, &staged_net, None)?;
+            let (net_path, verifier_path) = trigger::word_paths(&words, &cfg.word);
+            for (from, to) in [(&staged_net, &net_path), (&staged_verifier, &verifier_path)] {
+                std::fs::rename(from, to).with_context(|| format!("moving {} to {}", from.display(), to.display()))?;
+            }
+            println!(
+                "\"{}\" is saved: the panel's Detector list has it, and `seqlab trigger listen --model {} --verifier {}` uses it",
+                cfg.word.trim(),
+                net_path.display(),
+                verifier_path.display()
+            );
+            let net = trigger::load_model(Some(&net_path))?;
+            let look = VerifierStream::new(trigger::load_verifiers(std::slice::from_ref(&verifier_path))?, 0.5)?;
+            let spec = CheckSpec { word: cfg.word.clone(), speech_commands: cfg.speech_commands.clone(), backgrounds: cfg.backgrounds.clone(), cache, ..CheckSpec::new("") };
+            print_check(&net, &DetectorConfig::behind(1), Some(look), &spec, false)
+        }
         Action::Check { model, verify, detector, word, positives, per_word, seed, speech_commands, backgrounds, cache, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let Some(word) = word.or_else(|| net.info.get("word").cloned()) else {
@@ -578,28 +644,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 cache,
                 ..CheckSpec::new("")
             };
-            let bar = progress::bar(0);
-            let r = check::check_word(&net, &det, look.as_ref(), &spec, &|what, d, t| {
-                bar.set_message(what.to_string());
-                progress::show(&bar, d, t);
-            })?;
-            bar.finish_and_clear();
-            let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
-            let look = look.map_or("off".to_string(), |l| format!("{} verifier(s)", l.members().len()));
-            println!("\"{}\", sensitivity {}, second look {look}", r.word, det.sensitivity);
-            println!(
-                "said by held-out voices: found {} of {} ({:.3}), latency from word end median {}, p95 {}",
-                r.found, r.positives, r.recall, ms(r.latency_ms_median), ms(r.latency_ms_p95)
-            );
-            for (what, words) in [("everyday words", &r.everyday), ("sound-alikes", &r.sound_alikes)] {
-                let (fired, said) = check::totals(words);
-                let worst = check::worst(words, if json { usize::MAX } else { 10 });
-                println!("{what}: fired on {fired} of {said} sayings{}{worst}", if fired > 0 { ": " } else { "" });
-            }
-            if json {
-                println!("{}", serde_json::to_string(&r)?);
-            }
-            Ok(())
+            print_check(&net, &det, look, &spec, json)
         }
         Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, reverb, eq, negatives, speech_commands, backgrounds, cache } => {
             let spec = MakeEvalSpec {
@@ -622,6 +667,38 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs [`check::check_word`] with a progress bar and prints what it found: the word's
+/// recall and latency, then the words fired on, most often first (all of them and a JSON
+/// line with `json`).
+fn print_check(net: &TriggerNet<f32>, det: &DetectorConfig, look: Option<VerifierStream>, spec: &CheckSpec, json: bool) -> anyhow::Result<()> {
+    let bar = progress::bar(0);
+    let r = check::check_word(net, det, look.as_ref(), spec, &|what, d, t| {
+        bar.set_message(what.to_string());
+        progress::show(&bar, d, t);
+    })?;
+    bar.finish_and_clear();
+    let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
+    let look = look.map_or("off".to_string(), |l| format!("{} verifier(s)", l.members().len()));
+    println!("\"{}\", sensitivity {}, second look {look}", r.word, det.sensitivity);
+    println!(
+        "said by held-out voices: found {} of {} ({:.3}), latency from word end median {}, p95 {}",
+        r.found,
+        r.positives,
+        r.recall,
+        ms(r.latency_ms_median),
+        ms(r.latency_ms_p95)
+    );
+    for (what, words) in [("everyday words", &r.everyday), ("sound-alikes", &r.sound_alikes)] {
+        let (fired, said) = check::totals(words);
+        let worst = check::worst(words, if json { usize::MAX } else { 10 });
+        println!("{what}: fired on {fired} of {said} sayings{}{worst}", if fired > 0 { ": " } else { "" });
+    }
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    }
+    Ok(())
 }
 
 fn samples(cfg: &TrainConfig, dir: &Path) -> anyhow::Result<()> {

@@ -190,7 +190,7 @@ impl TriggerPanel {
             word: "activate".into(),
             training: None,
             own_root: PathBuf::from(".seqlab-cache/own"),
-            words_root: PathBuf::from(".seqlab-cache/words"),
+            words_root: PathBuf::from(trigger::WORDS_DIR),
             saved: Vec::new(),
             detector_name: SHIPPED_LABEL.into(),
             loading: None,

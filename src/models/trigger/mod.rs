@@ -75,6 +75,9 @@ pub fn default_verifiers(net: &TriggerNet<f32>) -> Result<Option<Vec<verify::Ver
     Ok(v.iter().all(|v| verifier_fits(net, v)).then_some(v))
 }
 
+/// Where the panel and `seqlab trigger new-word` keep the words they train.
+pub const WORDS_DIR: &str = ".seqlab-cache/words";
+
 /// Where a word trained in the panel is kept under `dir`: its detector and its verifier, named
 /// by the word's letters and digits, lower-cased ("Hey, Seqlab!" -> `hey--seqlab-`).
 pub fn word_paths(dir: &Path, word: &str) -> (PathBuf, PathBuf) {
