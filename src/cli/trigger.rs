@@ -677,7 +677,7 @@ fn print_check(net: &TriggerNet<f32>, det: &DetectorConfig, look: Option<Verifie
     let r = check::check_word(net, det, look.as_ref(), spec, &|what, d, t| {
         bar.set_message(what.to_string());
         progress::show(&bar, d, t);
-    })?;
+    }, &std::sync::atomic::AtomicBool::new(false))?;
     bar.finish_and_clear();
     let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
     let look = look.map_or("off".to_string(), |l| format!("{} verifier(s)", l.members().len()));

@@ -353,7 +353,7 @@ impl TriggerPanel {
         let det = self.detector_config();
         self.check_result = None;
         self.check_progress = 0.0;
-        let job = Worker::spawn("trigger-check", move |tx: &Sender<CheckMsg>, _: &AtomicBool| {
+        let job = Worker::spawn("trigger-check", move |tx: &Sender<CheckMsg>, stop: &AtomicBool| {
             // a message per whole percent: a check hears thousands of clips
             let shown = std::sync::atomic::AtomicUsize::new(usize::MAX);
             let progress = |what: &str, done: usize, total: usize| {
@@ -362,7 +362,7 @@ impl TriggerPanel {
                     let _ = tx.send(CheckMsg::Stage(what.to_string(), done as f32 / total.max(1) as f32));
                 }
             };
-            let r = check::check_word(&net, &det, look.as_ref(), &spec, &progress);
+            let r = check::check_word(&net, &det, look.as_ref(), &spec, &progress, stop);
             let _ = tx.send(CheckMsg::Done(r.map_err(|e| e.to_string())));
         });
         match job {
@@ -706,8 +706,13 @@ impl TriggerPanel {
         ));
         // Not while listening: the check keeps both cores busy, and the live detector must keep up.
         let idle = self.checking.is_none() && self.training.is_none() && self.loading.is_none() && self.live.is_none();
-        if self.checking.is_some() {
-            ui.add(ProgressBar::new(self.check_progress).show_percentage().text(self.check_stage.clone()));
+        if let Some(job) = &self.checking {
+            ui.horizontal(|ui| {
+                ui.add(ProgressBar::new(self.check_progress).desired_width(400.0).show_percentage().text(self.check_stage.clone()));
+                if ui.button("Stop the check").clicked() {
+                    job.stop();
+                }
+            });
         } else if ui.add_enabled(idle, egui::Button::new("Check")).on_disabled_hover_text("stop listening or training first").clicked() {
             self.start_check();
         }

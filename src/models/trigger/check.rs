@@ -8,7 +8,7 @@
 //! about 1,000 short clips, a few seconds of synthesis and listening on two cores.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rand::seq::SliceRandom;
 
@@ -147,9 +147,9 @@ pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync))
         let clips = data::synthesise(u, &spec.cache, spec.threads, &|d, t| progress(what, d, t))?;
         Ok(u.iter().map(|u| u.text.clone()).zip(clips).filter(|(_, x)| x.len() > 800).collect())
     };
-    let mut word_clips: Vec<Vec<f32>> = said("the word", &word_u)?.into_iter().map(|(_, x)| x).collect();
-    let mut everyday_clips = said("everyday words", &everyday_u)?;
-    let sound_alikes = said("sound-alikes", &alike_u)?;
+    let mut word_clips: Vec<Vec<f32>> = said("saying the word", &word_u)?.into_iter().map(|(_, x)| x).collect();
+    let mut everyday_clips = said("saying everyday words", &everyday_u)?;
+    let sound_alikes = said("saying sound-alikes", &alike_u)?;
     if let Some(dir) = &spec.speech_commands {
         let (own, other) = data::speech_commands_split(data::read_folder(dir)?, &word, true);
         word_clips.extend(own);
@@ -163,6 +163,8 @@ pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync))
 
 /// Runs every saying alone ([`data::alone`]: [`LEAD`] s of background first) through the
 /// detector with its second look, on `threads` threads; the result does not depend on them.
+/// Setting `stop` ends it early with an error.
+#[allow(clippy::too_many_arguments)]
 pub fn listen(
     net: &TriggerNet<f32>,
     det: &DetectorConfig,
@@ -171,6 +173,7 @@ pub fn listen(
     s: &Sayings,
     (seed, threads): (u64, usize),
     progress: &(dyn Fn(&str, usize, usize) + Sync),
+    stop: &AtomicBool,
 ) -> Result<WordCheck, ModelError> {
     let bank = Bank { backgrounds: s.backgrounds.clone(), ..Bank::default() };
     // (which list: 0 word, 1 everyday, 2 sound-alike; index in it)
@@ -182,6 +185,9 @@ pub fn listen(
         chunk
             .iter()
             .map(|&(list, i)| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(ModelError::Invalid("stopped before the end".into()));
+                }
                 let clip = match list {
                     0 => &s.word[i],
                     1 => &s.everyday[i].1,
@@ -225,9 +231,16 @@ fn tally(names: &[(String, Vec<f32>)], fired: &[Option<f64>]) -> Vec<Heard> {
 }
 
 /// [`sayings`] then [`listen`]: the whole check.
-pub fn check_word(net: &TriggerNet<f32>, det: &DetectorConfig, verifier: Option<&VerifierStream>, spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync)) -> Result<WordCheck, ModelError> {
+pub fn check_word(
+    net: &TriggerNet<f32>,
+    det: &DetectorConfig,
+    verifier: Option<&VerifierStream>,
+    spec: &CheckSpec,
+    progress: &(dyn Fn(&str, usize, usize) + Sync),
+    stop: &AtomicBool,
+) -> Result<WordCheck, ModelError> {
     let s = sayings(spec, progress)?;
-    listen(net, det, verifier, &spec.word, &s, (spec.seed, spec.threads), progress)
+    listen(net, det, verifier, &spec.word, &s, (spec.seed, spec.threads), progress, stop)
 }
 
 #[cfg(test)]
@@ -258,12 +271,13 @@ mod tests {
         let net = super::super::load_model(None).unwrap();
         let pair = VerifierStream::new(super::super::load_verifiers(&[]).unwrap(), 0.5).unwrap();
         let det = DetectorConfig::behind(2);
-        let r = listen(&net, &det, Some(&pair), " Activate", &s, (3, 1), &|_, _, _| {}).unwrap();
+        let r = listen(&net, &det, Some(&pair), " Activate", &s, (3, 1), &|_, _, _| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!((r.word.as_str(), r.positives, r.found, r.recall), ("activate", 4, 4, 1.0), "{r:?}");
         assert!(r.latency_ms_p95.is_some_and(|l| (-300.0..=1000.0).contains(&l)), "{r:?}");
         assert_eq!(r.everyday, [Heard { word: "other words".into(), said: 4, fired: 0 }]);
         assert_eq!(r.sound_alikes, [Heard { word: "hum".into(), said: 3, fired: 0 }]);
-        assert_eq!(listen(&net, &det, Some(&pair), "activate", &s, (3, 2), &|_, _, _| {}).unwrap(), r);
+        assert_eq!(listen(&net, &det, Some(&pair), "activate", &s, (3, 2), &|_, _, _| {}, &AtomicBool::new(false)).unwrap(), r);
+        assert!(listen(&net, &det, Some(&pair), "activate", &s, (3, 1), &|_, _, _| {}, &AtomicBool::new(true)).is_err(), "stopped");
     }
 
     /// Fired/said 1/8, 3/8, 0/8, 2/4 (0.5, the highest), 1/8: sorted 2/4, 3/8, then the two
