@@ -22,6 +22,28 @@ use crate::models::trigger::{self, SHIPPED_NAME};
 const SPEECH_COMMANDS: &str = "../shared/data/speech/speech_commands_sample";
 const BACKGROUNDS: &str = "../shared/data/speech/background_noise";
 
+/// Where synthesis and mixing draw their material.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SourceArgs {
+    /// Speech Commands folder (real voices; used when it is there)
+    #[arg(long, default_value = SPEECH_COMMANDS)]
+    speech_commands: PathBuf,
+    /// Folder of background recordings (used when it is there)
+    #[arg(long, default_value = BACKGROUNDS)]
+    backgrounds: PathBuf,
+    /// Cache of synthesised words
+    #[arg(long, default_value = ".seqlab-cache/tts")]
+    cache: PathBuf,
+}
+
+impl SourceArgs {
+    /// The Speech Commands folder and the backgrounds' when they exist, each missing one
+    /// noted on stderr.
+    fn folders(&self) -> (Option<PathBuf>, Option<PathBuf>) {
+        (existing(&self.speech_commands, "Speech Commands"), existing(&self.backgrounds, "background"))
+    }
+}
+
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
     /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.9
@@ -173,15 +195,8 @@ pub enum Action {
         negatives: usize,
         #[arg(long, default_value_t = TrainConfig::default().val_examples)]
         val_examples: usize,
-        /// Speech Commands folder (real-voice negatives)
-        #[arg(long, default_value = SPEECH_COMMANDS)]
-        speech_commands: PathBuf,
-        /// Folder of background recordings
-        #[arg(long, default_value = BACKGROUNDS)]
-        backgrounds: PathBuf,
-        /// Cache of synthesised words
-        #[arg(long, default_value = ".seqlab-cache/tts")]
-        cache: PathBuf,
+        #[command(flatten)]
+        sources: SourceArgs,
         /// Write a few training examples here as WAV (with their labels) and exit
         #[arg(long)]
         write_samples: Option<PathBuf>,
@@ -249,12 +264,8 @@ pub enum Action {
         warm_seconds: f64,
         #[arg(long, default_value_t = 2)]
         seed: u64,
-        #[arg(long, default_value = SPEECH_COMMANDS)]
-        speech_commands: PathBuf,
-        #[arg(long, default_value = BACKGROUNDS)]
-        backgrounds: PathBuf,
-        #[arg(long, default_value = ".seqlab-cache/tts")]
-        cache: PathBuf,
+        #[command(flatten)]
+        sources: SourceArgs,
         #[arg(long)]
         json: bool,
     },
@@ -308,12 +319,8 @@ pub enum Action {
         /// Where trained words are kept
         #[arg(long, default_value = trigger::WORDS_DIR)]
         words: PathBuf,
-        #[arg(long, default_value = SPEECH_COMMANDS)]
-        speech_commands: PathBuf,
-        #[arg(long, default_value = BACKGROUNDS)]
-        backgrounds: PathBuf,
-        #[arg(long, default_value = ".seqlab-cache/tts")]
-        cache: PathBuf,
+        #[command(flatten)]
+        sources: SourceArgs,
     },
     /// How a detector fares saying by saying: its word said by held-out voices, and which
     /// everyday words and sound-alikes set it off, each heard alone over a background
@@ -335,12 +342,8 @@ pub enum Action {
         per_word: usize,
         #[arg(long, default_value_t = CheckSpec::new("").seed)]
         seed: u64,
-        #[arg(long, default_value = SPEECH_COMMANDS)]
-        speech_commands: PathBuf,
-        #[arg(long, default_value = BACKGROUNDS)]
-        backgrounds: PathBuf,
-        #[arg(long, default_value = ".seqlab-cache/tts")]
-        cache: PathBuf,
+        #[command(flatten)]
+        sources: SourceArgs,
         /// Print every word heard, and end with one JSON line
         #[arg(long)]
         json: bool,
@@ -368,21 +371,17 @@ pub enum Action {
         /// Which words the synthetic negatives say
         #[arg(long, value_enum, default_value_t = NegativeWords::All)]
         negatives: NegativeWords,
-        #[arg(long, default_value = SPEECH_COMMANDS)]
-        speech_commands: PathBuf,
-        #[arg(long, default_value = BACKGROUNDS)]
-        backgrounds: PathBuf,
-        #[arg(long, default_value = ".seqlab-cache/tts")]
-        cache: PathBuf,
+        #[command(flatten)]
+        sources: SourceArgs,
     },
 }
 
 /// How many missed words and false accepts `eval` lists before "and N more".
 const SPOTS_SHOWN: usize = 8;
 
-fn existing(p: PathBuf, what: &str) -> Option<PathBuf> {
+fn existing(p: &Path, what: &str) -> Option<PathBuf> {
     if p.is_dir() {
-        Some(p)
+        Some(p.to_path_buf())
     } else {
         eprintln!("note: {what} folder {} not found; going on without it", p.display());
         None
@@ -414,9 +413,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             positives,
             negatives,
             val_examples,
-            speech_commands,
-            backgrounds,
-            cache,
+            sources,
             write_samples,
             out,
             stop_after,
@@ -424,6 +421,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             dropout,
             hear_after,
         } => {
+            let (speech_commands, backgrounds) = sources.folders();
             let cfg = TrainConfig {
                 model: {
                     let base = if small { TriggerConfig::small() } else { TriggerConfig::course() };
@@ -444,9 +442,9 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 positives,
                 negatives,
                 example: ExampleSpec { label_delay, acoustics: Acoustics { reverb, eq }, loud_backgrounds, ..ExampleSpec::default() },
-                speech_commands: existing(speech_commands, "Speech Commands"),
-                backgrounds: existing(backgrounds, "background"),
-                cache,
+                speech_commands,
+                backgrounds,
+                cache: sources.cache,
                 negative_words: if own_near_rhymes { NegativeWords::Own } else { NegativeWords::All },
                 ..TrainConfig::default()
             };
@@ -557,15 +555,14 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::Drift { model, detector, word, hours, segment_minutes, warm_seconds, seed, speech_commands, backgrounds, cache, json } => {
+        Action::Drift { model, detector, word, hours, segment_minutes, warm_seconds, seed, sources, json } => {
             if !(hours > 0.0 && hours <= 24.0 && segment_minutes >= 1.0 / 6.0 && segment_minutes <= hours * 60.0) {
                 anyhow::bail!("drift: --hours in (0, 24], --segment-minutes from 1/6 (one 10-s piece) to the whole run");
             }
             let net = trigger::load_model(model.as_deref())?;
             let bar = progress::bar(0);
             bar.set_message("synthesising held-out voices");
-            let sources = (existing(speech_commands, "Speech Commands"), existing(backgrounds, "background"));
-            let bank = run::held_out_bank(&word, (200, 400), NegativeWords::All, seed, sources, &cache, 2)?;
+            let bank = run::held_out_bank(&word, (200, 400), NegativeWords::All, seed, sources.folders(), &sources.cache, 2)?;
             bar.set_message("streaming");
             let pieces = (hours * 360.0).round().max(1.0) as usize;
             let per_segment = (segment_minutes * 6.0).round().max(1.0) as usize;
@@ -589,15 +586,16 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Action::NewWord { word, own_near_rhymes, own_voice, epochs, examples, words, speech_commands, backgrounds, cache } => {
+        Action::NewWord { word, own_near_rhymes, own_voice, epochs, examples, words, sources } => {
+            let (speech_commands, backgrounds) = sources.folders();
             let cfg = TrainConfig {
                 word,
                 own_voice,
                 epochs,
                 examples,
-                speech_commands: existing(speech_commands, "Speech Commands"),
-                backgrounds: existing(backgrounds, "background"),
-                cache: cache.clone(),
+                speech_commands,
+                backgrounds,
+                cache: sources.cache.clone(),
                 negative_words: if own_near_rhymes { NegativeWords::Own } else { NegativeWords::All },
                 ..TrainConfig::default()
             };
@@ -625,28 +623,30 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             );
             let net = trigger::load_model(Some(&net_path))?;
             let look = VerifierStream::new(trigger::load_verifiers(std::slice::from_ref(&verifier_path))?, 0.5)?;
-            let spec = CheckSpec { word: cfg.word.clone(), speech_commands: cfg.speech_commands.clone(), backgrounds: cfg.backgrounds.clone(), cache, ..CheckSpec::new("") };
+            let spec = CheckSpec { word: cfg.word.clone(), speech_commands: cfg.speech_commands.clone(), backgrounds: cfg.backgrounds.clone(), cache: sources.cache, ..CheckSpec::new("") };
             print_check(&net, &DetectorConfig::behind(1), Some(look), &spec, false)
         }
-        Action::Check { model, verify, detector, word, positives, per_word, seed, speech_commands, backgrounds, cache, json } => {
+        Action::Check { model, verify, detector, word, positives, per_word, seed, sources, json } => {
             let net = trigger::load_model(model.as_deref())?;
             let Some(word) = word.or_else(|| net.info.get("word").cloned()) else {
                 anyhow::bail!("the detector has no word saved with it: say which with --word");
             };
             let (look, det) = verify.with_settings(&detector, &net)?;
+            let (speech_commands, backgrounds) = sources.folders();
             let spec = CheckSpec {
                 word,
                 positives,
                 per_word,
                 seed,
-                speech_commands: existing(speech_commands, "Speech Commands"),
-                backgrounds: existing(backgrounds, "background"),
-                cache,
+                speech_commands,
+                backgrounds,
+                cache: sources.cache,
                 ..CheckSpec::new("")
             };
             print_check(&net, &det, look, &spec, json)
         }
-        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, reverb, eq, negatives, speech_commands, backgrounds, cache } => {
+        Action::MakeEval { dir, word, seed, pos_files, neg_files, stream_minutes, reverb, eq, negatives, sources } => {
+            let (speech_commands, backgrounds) = sources.folders();
             let spec = MakeEvalSpec {
                 word,
                 seed,
@@ -655,9 +655,9 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 stream_minutes,
                 acoustics: Acoustics { reverb, eq },
                 negative_words: negatives,
-                speech_commands: existing(speech_commands, "Speech Commands"),
-                backgrounds: existing(backgrounds, "background"),
-                cache,
+                speech_commands,
+                backgrounds,
+                cache: sources.cache,
                 threads: 2,
             };
             let bar = progress::bar(0);
