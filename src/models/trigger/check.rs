@@ -101,7 +101,10 @@ pub fn worst(words: &[Heard], n: usize) -> String {
 
 /// The clips a check listens to, 16 kHz, trimmed.
 pub struct Sayings {
-    pub word: Vec<Vec<f32>>,
+    /// The word, as the engines were given it.
+    pub word: String,
+    /// Sayings of it.
+    pub positives: Vec<Vec<f32>>,
     /// (name, clip) of every everyday saying and of every sound-alike's.
     pub everyday: Vec<(String, Vec<f32>)>,
     pub sound_alikes: Vec<(String, Vec<f32>)>,
@@ -158,18 +161,16 @@ pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync))
     if word_clips.is_empty() {
         return Err(ModelError::Invalid(format!("no saying of \"{word}\" could be synthesised")));
     }
-    Ok(Sayings { word: word_clips, everyday: everyday_clips, sound_alikes, backgrounds: data::read_backgrounds(spec.backgrounds.as_deref())? })
+    Ok(Sayings { word, positives: word_clips, everyday: everyday_clips, sound_alikes, backgrounds: data::read_backgrounds(spec.backgrounds.as_deref())? })
 }
 
 /// Runs every saying alone ([`data::alone`]: [`LEAD`] s of background first) through the
 /// detector with its second look, on `threads` threads; the result does not depend on them.
 /// Setting `stop` ends it early with an error.
-#[allow(clippy::too_many_arguments)]
 pub fn listen(
     net: &TriggerNet<f32>,
     det: &DetectorConfig,
     verifier: Option<&VerifierStream>,
-    word: &str,
     s: &Sayings,
     (seed, threads): (u64, usize),
     progress: &(dyn Fn(&str, usize, usize) + Sync),
@@ -177,10 +178,11 @@ pub fn listen(
 ) -> Result<WordCheck, ModelError> {
     let bank = Bank { backgrounds: s.backgrounds.clone(), ..Bank::default() };
     // (which list: 0 word, 1 everyday, 2 sound-alike; index in it)
-    let items: Vec<(usize, usize)> = (0..s.word.len()).map(|i| (0, i)).chain((0..s.everyday.len()).map(|i| (1, i))).chain((0..s.sound_alikes.len()).map(|i| (2, i))).collect();
+    let items: Vec<(usize, usize)> = (0..s.positives.len()).map(|i| (0, i)).chain((0..s.everyday.len()).map(|i| (1, i))).chain((0..s.sound_alikes.len()).map(|i| (2, i))).collect();
     let done = AtomicUsize::new(0);
     let rate = SAMPLE_RATE as f64;
-    // Some(latency s) where the word was found, None where not; for other words, Some(0) where it fired.
+    // When the detector answered, in seconds after the saying's end: for the word its hit
+    // (None when missed), for any other word its first detection (None when silent).
     let outcomes = on_chunks(&items, threads, |chunk| {
         chunk
             .iter()
@@ -189,7 +191,7 @@ pub fn listen(
                     return Err(ModelError::Invalid("stopped before the end".into()));
                 }
                 let clip = match list {
-                    0 => &s.word[i],
+                    0 => &s.positives[i],
                     1 => &s.everyday[i].1,
                     _ => &s.sound_alikes[i].1,
                 };
@@ -197,17 +199,18 @@ pub fn listen(
                 let (x, end) = data::alone(&bank, clip, LEAD, piece_seed);
                 let d = detect_samples(net, det, verifier, &x, SAMPLE_RATE)?.detections;
                 progress("listening", done.fetch_add(1, Ordering::Relaxed) + 1, items.len());
-                Ok(if list == 0 { score(&d, &[end as f64 / rate]).latencies.first().copied() } else { (!d.is_empty()).then_some(0.0) })
+                let end = end as f64 / rate;
+                Ok(if list == 0 { score(&d, &[end]).latencies.first().copied() } else { d.first().map(|t| t - end) })
             })
             .collect()
     })?;
-    let latencies: Vec<f64> = outcomes[..s.word.len()].iter().flatten().map(|l| l * 1000.0).collect();
-    let (e0, e1) = (s.word.len(), s.word.len() + s.everyday.len());
+    let latencies: Vec<f64> = outcomes[..s.positives.len()].iter().flatten().map(|l| l * 1000.0).collect();
+    let (e0, e1) = (s.positives.len(), s.positives.len() + s.everyday.len());
     Ok(WordCheck {
-        word: word.trim().to_lowercase(),
-        positives: s.word.len(),
+        word: s.word.clone(),
+        positives: s.positives.len(),
         found: latencies.len(),
-        recall: latencies.len() as f64 / s.word.len().max(1) as f64,
+        recall: latencies.len() as f64 / s.positives.len().max(1) as f64,
         latency_ms_median: quantile(&latencies, 0.5),
         latency_ms_p95: quantile(&latencies, 0.95),
         everyday: tally(&s.everyday, &outcomes[e0..e1]),
@@ -240,7 +243,7 @@ pub fn check_word(
     stop: &AtomicBool,
 ) -> Result<WordCheck, ModelError> {
     let s = sayings(spec, progress)?;
-    listen(net, det, verifier, &spec.word, &s, (spec.seed, spec.threads), progress, stop)
+    listen(net, det, verifier, &s, (spec.seed, spec.threads), progress, stop)
 }
 
 #[cfg(test)]
@@ -255,15 +258,16 @@ mod tests {
 
     /// The shipped detector and pair hear the test clip of "activate" said four times, each
     /// over its own background, and find it each time, 0.3 s early to 1 s late; the clip of
-    /// other words (four times) and a hum (three) set nothing off. Tallies: the other words 0
-    /// of 4 and the hum 0 of 3 sort by name, both at 0; two threads give what one gives.
+    /// other words (four times) and a hum (three) set nothing off: 0 of 4 and 0 of 3. Two
+    /// threads give what one gives, and a stop flag already set ends it with an error.
     #[test]
     fn the_shipped_pair_finds_its_word_and_nothing_else() {
         let activate = clip("a.wav", include_bytes!("testdata/activate_en-us.wav"));
         let other = clip("o.wav", include_bytes!("testdata/other_words_en-us.wav"));
         let hum: Vec<f32> = (0..8000).map(|i| 0.05 * (i as f32 * 0.0393).sin()).collect();
         let s = Sayings {
-            word: vec![activate; 4],
+            word: "activate".into(),
+            positives: vec![activate; 4],
             everyday: vec![("other words".into(), other); 4],
             sound_alikes: vec![("hum".into(), hum); 3],
             backgrounds: Vec::new(),
@@ -271,13 +275,13 @@ mod tests {
         let net = super::super::load_model(None).unwrap();
         let pair = VerifierStream::new(super::super::load_verifiers(&[]).unwrap(), 0.5).unwrap();
         let det = DetectorConfig::behind(2);
-        let r = listen(&net, &det, Some(&pair), " Activate", &s, (3, 1), &|_, _, _| {}, &AtomicBool::new(false)).unwrap();
+        let r = listen(&net, &det, Some(&pair), &s, (3, 1), &|_, _, _| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!((r.word.as_str(), r.positives, r.found, r.recall), ("activate", 4, 4, 1.0), "{r:?}");
         assert!(r.latency_ms_p95.is_some_and(|l| (-300.0..=1000.0).contains(&l)), "{r:?}");
         assert_eq!(r.everyday, [Heard { word: "other words".into(), said: 4, fired: 0 }]);
         assert_eq!(r.sound_alikes, [Heard { word: "hum".into(), said: 3, fired: 0 }]);
-        assert_eq!(listen(&net, &det, Some(&pair), "activate", &s, (3, 2), &|_, _, _| {}, &AtomicBool::new(false)).unwrap(), r);
-        assert!(listen(&net, &det, Some(&pair), "activate", &s, (3, 1), &|_, _, _| {}, &AtomicBool::new(true)).is_err(), "stopped");
+        assert_eq!(listen(&net, &det, Some(&pair), &s, (3, 2), &|_, _, _| {}, &AtomicBool::new(false)).unwrap(), r);
+        assert!(listen(&net, &det, Some(&pair), &s, (3, 1), &|_, _, _| {}, &AtomicBool::new(true)).is_err(), "stopped");
     }
 
     /// Fired/said 1/8, 3/8, 0/8, 2/4 (0.5, the highest), 1/8: sorted 2/4, 3/8, then the two
