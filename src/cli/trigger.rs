@@ -303,6 +303,7 @@ pub enum Action {
     /// min here), saved where the panel's Detector list finds them, then a check of which
     /// words set it off
     NewWord {
+        /// The word or short phrase to listen for
         word: String,
         /// Also train against the word's own near-rhymes (as train --own-near-rhymes)
         #[arg(long)]
