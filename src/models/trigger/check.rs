@@ -25,6 +25,14 @@ use crate::nn::seeded_rng;
 /// the background, as it has in a stream, so the word is not the first thing it hears.
 const LEAD: f64 = 1.5;
 
+/// Utterances synthesised between two looks at the stop flag.
+const SYNTH_CHUNK: usize = 64;
+
+/// What a check gives when it is stopped.
+fn stopped() -> ModelError {
+    ModelError::Invalid("stopped before the end".into())
+}
+
 /// What a check says and where its material comes from.
 #[derive(Clone, Debug)]
 pub struct CheckSpec {
@@ -127,7 +135,8 @@ pub fn list_sizes(word: &str) -> (usize, usize) {
 
 /// Synthesises (and reads) what `spec` names: the word, every everyday word but those that
 /// say it, and its sound-alikes less the everyday ones, all by held-out voices in turn.
-pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync)) -> Result<Sayings, ModelError> {
+/// Setting `stop` ends it early with an error.
+pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync), stop: &AtomicBool) -> Result<Sayings, ModelError> {
     spec.validate()?;
     let word = spec.word.trim().to_lowercase();
     let (everyday, alikes) = word_lists(&word);
@@ -147,7 +156,15 @@ pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync))
     };
     let (word_u, everyday_u, alike_u) = (plan(std::slice::from_ref(&word), spec.positives), plan(&everyday, spec.per_word), plan(&alikes, spec.per_word));
     let said = |what: &str, u: &[Utterance]| -> Result<Vec<(String, Vec<f32>)>, ModelError> {
-        let clips = data::synthesise(u, &spec.cache, spec.threads, &|d, t| progress(what, d, t))?;
+        let mut clips = Vec::with_capacity(u.len());
+        // a few dozen at a time, so that a stop is heard within a second or so
+        for part in u.chunks(SYNTH_CHUNK) {
+            if stop.load(Ordering::Relaxed) {
+                return Err(stopped());
+            }
+            let before = clips.len();
+            clips.extend(data::synthesise(part, &spec.cache, spec.threads, &|d, _| progress(what, before + d, u.len()))?);
+        }
         Ok(u.iter().map(|u| u.text.clone()).zip(clips).filter(|(_, x)| x.len() > 800).collect())
     };
     let mut word_clips: Vec<Vec<f32>> = said("saying the word", &word_u)?.into_iter().map(|(_, x)| x).collect();
@@ -188,7 +205,7 @@ pub fn listen(
             .iter()
             .map(|&(list, i)| {
                 if stop.load(Ordering::Relaxed) {
-                    return Err(ModelError::Invalid("stopped before the end".into()));
+                    return Err(stopped());
                 }
                 let clip = match list {
                     0 => &s.positives[i],
@@ -242,7 +259,7 @@ pub fn check_word(
     progress: &(dyn Fn(&str, usize, usize) + Sync),
     stop: &AtomicBool,
 ) -> Result<WordCheck, ModelError> {
-    let s = sayings(spec, progress)?;
+    let s = sayings(spec, progress, stop)?;
     listen(net, det, verifier, &s, (spec.seed, spec.threads), progress, stop)
 }
 
@@ -313,6 +330,15 @@ mod tests {
         assert_eq!(totals(&sorted), (7, 36));
         assert_eq!(worst(&sorted, 2), "e 2 of 4, c 3 of 8, and 2 more");
         assert_eq!(worst(&sorted[4..], 2), "");
+    }
+
+    /// A stop flag already set ends the check before any synthesis: its cache stays empty.
+    #[test]
+    fn a_stopped_check_synthesises_nothing() {
+        let cache = tempfile::tempdir().unwrap();
+        let spec = CheckSpec { cache: cache.path().join("tts"), ..CheckSpec::new("marvin") };
+        assert!(sayings(&spec, &|_, _, _| {}, &AtomicBool::new(true)).is_err());
+        assert!(!spec.cache.exists());
     }
 
     #[test]
