@@ -491,7 +491,6 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             let (look, det) = verify.with_settings(&detector, &net)?;
             let report = run::eval_dir(&net, look.as_ref(), &det, &dir, |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
-            let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
             let look = report.verifier_threshold.map_or("off".to_string(), |t| format!("on ({} verifier{}, mean probability >= {t})", report.verifiers, if report.verifiers == 1 { "" } else { "s" }));
             println!("files {}  audio {:.1} min  sensitivity {}  second look {look}", report.files, report.audio_seconds / 60.0, report.sensitivity);
             println!("recall {:.3} ({} of {} words)", report.recall, report.hits, report.positives);
@@ -670,6 +669,11 @@ pub fn run(action: Action) -> anyhow::Result<()> {
     }
 }
 
+/// A latency for people: "173 ms", or "n/a" when nothing was found.
+fn ms(v: Option<f64>) -> String {
+    v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"))
+}
+
 /// Runs [`check::check_word`] with a progress bar and prints what it found: the word's
 /// recall and latency, then the words fired on, most often first (all of them and a JSON
 /// line with `json`).
@@ -680,7 +684,6 @@ fn print_check(net: &TriggerNet<f32>, det: &DetectorConfig, look: Option<Verifie
         progress::show(&bar, d, t);
     }, &std::sync::atomic::AtomicBool::new(false))?;
     bar.finish_and_clear();
-    let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
     let look = look.map_or("off".to_string(), |l| format!("{} verifier(s)", l.members().len()));
     println!("\"{}\", sensitivity {}, second look {look}", r.word, det.sensitivity);
     println!(
