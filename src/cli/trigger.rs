@@ -181,6 +181,11 @@ pub enum Action {
         /// accepts on them, at a cost in recall that depends on the word (README)
         #[arg(long)]
         own_near_rhymes: bool,
+        /// Say one of the word's closest sound-alikes (captivate, activist, reactivate... for
+        /// "activate") in the voice, at the speed and pitch, of each of the first N positives,
+        /// as a negative: minimal pairs, where only the word tells them apart
+        #[arg(long, default_value_t = 0)]
+        minimal_pairs: usize,
         /// Share of examples whose words are heard in a random room (RT60 0.15-0.9 s), 0..1
         #[arg(long, default_value_t = TrainConfig::default().example.acoustics.reverb)]
         reverb: f64,
@@ -409,6 +414,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             label_delay,
             loud_backgrounds,
             own_near_rhymes,
+            minimal_pairs,
             reverb,
             eq,
             positives,
@@ -447,6 +453,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 backgrounds,
                 cache: sources.cache,
                 negative_words: if own_near_rhymes { NegativeWords::Own } else { NegativeWords::All },
+                minimal_pairs,
                 ..TrainConfig::default()
             };
             cfg.validate()?;

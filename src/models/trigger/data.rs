@@ -148,6 +148,33 @@ pub fn sound_alikes(word: &str) -> Vec<String> {
     }
 }
 
+/// Letter edits within which a sound-alike is said as a [`BankSpec::minimal_pairs`] negative.
+const PAIR_EDITS: usize = 3;
+
+/// The [`sound_alikes`] of `word` at most [`PAIR_EDITS`] letter edits from it: for
+/// "activate", captivate, activist, reactivate, acclimate and the other words its detector
+/// was found to fire on, and none of gate, cat or elevate, which it never was.
+pub fn close_sound_alikes(word: &str) -> Vec<String> {
+    let word = spoken(word);
+    sound_alikes(&word).into_iter().filter(|w| edit_distance(w, &word) <= PAIR_EDITS).collect()
+}
+
+/// Levenshtein distance: the fewest letters inserted, deleted or replaced to turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    // row i holds the distances from a's first i letters to each prefix of b
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut next = Vec::with_capacity(b.len() + 1);
+        next.push(i + 1);
+        for (j, &cb) in b.iter().enumerate() {
+            next.push((row[j] + usize::from(ca != cb)).min(row[j + 1] + 1).min(next[j] + 1));
+        }
+        row = next;
+    }
+    row[b.len()]
+}
+
 /// Which TTS words a bank's negatives say (`make-eval --negatives`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum NegativeWords {
@@ -468,6 +495,10 @@ pub struct BankSpec {
     pub threads: usize,
     pub seed: u64,
     pub negative_words: NegativeWords,
+    /// For each of the first this many positives, one of the word's
+    /// [`close_sound_alikes`] in the same voice at the same speed and pitch, as a negative: a
+    /// minimal pair, where only the word tells the two apart.
+    pub minimal_pairs: usize,
 }
 
 /// The trigger word as the TTS engines are given it and as folder names are matched.
@@ -494,14 +525,20 @@ pub fn plan_utterances(spec: &BankSpec) -> (Vec<Utterance>, Vec<Utterance>) {
     let mut order = pool.clone();
     order.shuffle(&mut rng);
     let make = |text: &str, i: usize, rng: &mut rand_chacha::ChaCha8Rng| Utterance::drawn(text, order[i % order.len()].clone(), rng);
-    let pos = (0..spec.positives).map(|i| make(&word, i, &mut rng)).collect();
-    let neg = (0..spec.negatives)
+    let pos: Vec<Utterance> = (0..spec.positives).map(|i| make(&word, i, &mut rng)).collect();
+    let mut neg: Vec<Utterance> = (0..spec.negatives)
         .map(|i| {
             // the short circuit leaves "activate"'s draws, and so the shipped model, as they were
             let w = if !own.is_empty() && rng.random_bool(1.0 / 3.0) { own[rng.random_range(0..own.len())].as_str() } else { negatives[rng.random_range(0..negatives.len())] };
             make(w, i * 7 + 3, &mut rng)
         })
         .collect();
+    // drawn from a stream of their own, so that the rest of the bank is what it was without them
+    let close = if spec.minimal_pairs > 0 { close_sound_alikes(&word) } else { Vec::new() };
+    if !close.is_empty() {
+        let mut rng = seeded_rng(spec.seed ^ 0x9A1B);
+        neg.extend(pos.iter().take(spec.minimal_pairs).map(|p| Utterance { text: close[rng.random_range(0..close.len())].clone(), ..p.clone() }));
+    }
     (pos, neg)
 }
 
@@ -1087,6 +1124,7 @@ mod tests {
             threads: 1,
             seed,
             negative_words,
+            minimal_pairs: 0,
         }
     }
 
@@ -1104,6 +1142,42 @@ mod tests {
         for (word, negative_words, list) in lists {
             assert!(plan_utterances(&spec(word, negative_words)).1.iter().all(|u| list.contains(&u.text.as_str())), "{word}");
         }
+    }
+
+    /// Edit distances worked by hand: kitten -> sitting is k->s, e->i and a g added (3);
+    /// activate -> captivate is a c added before it and its c made p (2); gate -> activate
+    /// is four letters added and the g, which activate lacks, replaced (5).
+    #[test]
+    fn edit_distance_golden() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("captivate", "activate"), 2);
+        assert_eq!(edit_distance("activate", "activate"), 0);
+        assert_eq!(edit_distance("", "act"), 3);
+        assert_eq!(edit_distance("gate", "activate"), 5);
+    }
+
+    /// "activate"'s close sound-alikes are its list's words within three letter edits, and
+    /// a minimal pair says one of them in its positive's voice, speed and pitch, after the
+    /// negatives the bank would have had without pairs, which stay as they were.
+    #[test]
+    fn minimal_pairs_share_their_positive_voice() {
+        let close = close_sound_alikes("Activate ");
+        let want = [
+            "activity", "captivate", "active", "cultivate", "activation", "actively", "activist", "motivate", "motivated", "salivate", "deactivate",
+            "reactivate", "deactivated", "activities", "activated", "activating", "accurate", "acclimate", "private", "climate", "ultimate", "active date",
+        ];
+        assert_eq!(close, want);
+        let plain = planned("activate", 30, 5, NegativeWords::All);
+        let (pos, neg) = plan_utterances(&BankSpec { minimal_pairs: 20, ..plain.clone() });
+        let (_, without) = plan_utterances(&plain);
+        assert_eq!(neg.len(), 420);
+        assert!(neg[..400].iter().zip(&without).all(|(a, b)| a.text == b.text && a.voice == b.voice && a.speed == b.speed && a.pitch == b.pitch));
+        for (p, n) in pos.iter().zip(&neg[400..]) {
+            assert!(close.contains(&n.text), "{}", n.text);
+            assert!(n.voice == p.voice && n.speed == p.speed && n.pitch == p.pitch);
+        }
+        // more pairs than positives: one each
+        assert_eq!(plan_utterances(&BankSpec { minimal_pairs: 1000, ..plain }).1.len(), 430);
     }
 
     /// The negatives never say the word itself: none for "activate" (which the list holds

@@ -653,6 +653,7 @@ pub fn held_out_bank(
         cache: cache.to_path_buf(),
         threads,
         seed: seed ^ 0xE7A1,
+        minimal_pairs: 0,
     };
     data::build_bank(&bank_spec, &|_, _, _| {})
 }

@@ -62,6 +62,8 @@ pub struct TrainConfig {
     /// What the synthetic negatives say ([`NegativeWords::Own`] adds a new word's own
     /// near-rhymes).
     pub negative_words: NegativeWords,
+    /// Positives that also get a close sound-alike in their voice ([`BankSpec::minimal_pairs`]).
+    pub minimal_pairs: usize,
 }
 
 impl Default for TrainConfig {
@@ -88,6 +90,7 @@ impl Default for TrainConfig {
             backgrounds: None,
             cache: PathBuf::from(".seqlab-cache/tts"),
             negative_words: NegativeWords::All,
+            minimal_pairs: 0,
         }
     }
 }
@@ -111,8 +114,8 @@ impl TrainConfig {
         if self.threads == 0 || self.threads > 256 {
             return bad(format!("threads must be 1..=256, got {}", self.threads));
         }
-        if self.made_voices > 100_000 {
-            return bad(format!("made voices must be at most 100000, got {}", self.made_voices));
+        if self.made_voices > 100_000 || self.minimal_pairs > 100_000 {
+            return bad(format!("made voices and minimal pairs must be at most 100000, got {} and {}", self.made_voices, self.minimal_pairs));
         }
         if self.positives == 0 || self.positives > 100_000 || self.negatives > 1_000_000 {
             return bad("positives must be 1..=100000 and negatives at most 1000000".into());
@@ -149,6 +152,7 @@ impl TrainConfig {
             threads: self.threads.min(4),
             seed: self.seed ^ if held_out { 0x0DD_BA11 } else { 0 },
             negative_words: self.negative_words,
+            minimal_pairs: if held_out { 0 } else { self.minimal_pairs },
         }
     }
 }
