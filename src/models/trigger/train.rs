@@ -595,8 +595,13 @@ mod tests {
             TrainConfig { lr: f64::NAN, ..cfg() },
             TrainConfig { threads: 0, ..cfg() },
             TrainConfig { example: ExampleSpec { seconds: 0.5, ..Default::default() }, ..cfg() },
+            TrainConfig { minimal_pairs: 100_001, ..cfg() },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+        // pairs go to the training bank alone: held-out figures stay the voices' own
+        let pairs = TrainConfig { minimal_pairs: 50, ..cfg() };
+        assert!(pairs.validate().is_ok());
+        assert_eq!((pairs.bank_spec(false).minimal_pairs, pairs.bank_spec(true).minimal_pairs), (50, 0));
     }
 }
