@@ -152,8 +152,9 @@ pub fn sound_alikes(word: &str) -> Vec<String> {
 const PAIR_EDITS: usize = 3;
 
 /// The [`sound_alikes`] of `word` at most [`PAIR_EDITS`] letter edits from it: for
-/// "activate", captivate, activist, reactivate, acclimate and the other words its detector
-/// was found to fire on, and none of gate, cat or elevate, which it never was.
+/// "activate" the 22 that share most of its letters (captivate, activist, reactivate,
+/// acclimate...), where its false accepts cluster, and not gate, cat or elevate. None at all
+/// for a word whose sound-alikes are all further off; its pairs are then left out.
 pub fn close_sound_alikes(word: &str) -> Vec<String> {
     let word = spoken(word);
     sound_alikes(&word).into_iter().filter(|w| edit_distance(w, &word) <= PAIR_EDITS).collect()
