@@ -181,6 +181,25 @@ fn trigger_eval_lists_what_it_missed() {
     assert_eq!(last["missed"], serde_json::json!([{"file": "o.wav", "seconds": 0.9}]));
 }
 
+/// A folder's `contents.tsv` says who said each word: "activate", labelled as a negative
+/// and listed as "captivate" said by one voice, is a false accept that `eval` puts down to
+/// that word and that voice, in the text and in the JSON (1 of the 1 word the voice says).
+#[test]
+fn trigger_eval_says_who_said_what_set_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("src/models/trigger/testdata/activate_en-us.wav", dir.path().join("a.wav")).unwrap();
+    std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tneg\t\n").unwrap();
+    std::fs::write(dir.path().join("contents.tsv"), "file\tstart\tend\tword\tvoice\na.wav\t0.5\t1.11\tcaptivate\tespeak:en-us+Marco\n").unwrap();
+    let out = seqlab(&["trigger", "eval", dir.path().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("false accepts by who said the word: espeak:en-us+Marco 1 of 1 words said"), "{stdout}");
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(last["false_accepts_at"][0]["cause"], "captivate", "{stdout}");
+    assert_eq!(last["false_accepts_at"][0]["voice"], "espeak:en-us+Marco", "{stdout}");
+    assert_eq!(last["false_accepts_by_voice"], serde_json::json!([{"cause": "espeak:en-us+Marco", "count": 1, "said": 1}]));
+}
+
 /// `trigger check` hears the shipped word's detector and pair say "activate" four times and
 /// every other word once (TTS from scripts/setup.sh), and ends with the JSON of what it
 /// found: four sayings, 36 everyday words said once each. Sizes out of range are refused

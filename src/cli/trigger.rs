@@ -518,16 +518,22 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             if !report.false_accepts_at.is_empty() {
                 println!("false accepts (file, time): {}", list(&report.false_accepts_at));
             }
-            if let Some(causes) = report.false_accepts_by_cause.as_ref().filter(|c| !c.is_empty()) {
+            let tally = |causes: &[run::Cause], said: &str| {
                 let top: Vec<String> = causes
                     .iter()
                     .take(12)
                     .map(|c| match c.said {
-                        Some(said) => format!("{} {} of {said} said", c.cause, c.count),
+                        Some(n) => format!("{} {} of {n} {said}", c.cause, c.count),
                         None => format!("{} {}", c.cause, c.count),
                     })
                     .collect();
-                println!("false accepts set off by: {}", top.join(", "));
+                top.join(", ")
+            };
+            if let Some(causes) = report.false_accepts_by_cause.as_ref().filter(|c| !c.is_empty()) {
+                println!("false accepts set off by: {}", tally(causes, "said"));
+            }
+            if let Some(voices) = report.false_accepts_by_voice.as_ref().filter(|c| !c.is_empty()) {
+                println!("false accepts by who said the word: {}", tally(voices, "words said"));
             }
             let points: Vec<String> = report.curve.iter().map(|p| format!("{}: {:.3}/{:.1}", p.sensitivity, p.recall, p.false_accepts_per_hour)).collect();
             println!("recall/false accepts per hour by sensitivity: {}", points.join("  "));

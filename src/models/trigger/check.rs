@@ -173,7 +173,7 @@ pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync),
     if let Some(dir) = &spec.speech_commands {
         let (own, other) = data::speech_commands_split(data::read_folder(dir)?, &word, true);
         word_clips.extend(own);
-        everyday_clips.extend(other.into_iter().map(|(x, name)| (name, x)));
+        everyday_clips.extend(other.into_iter().map(|(x, name, _)| (name, x)));
     }
     if word_clips.is_empty() {
         return Err(ModelError::Invalid(format!("no saying of \"{word}\" could be synthesised")));

@@ -473,6 +473,10 @@ pub struct Bank {
     /// What each negative says (the TTS text, or the Speech Commands word), so that an
     /// evaluation can tell which words the detector mistakes for the trigger.
     pub negative_names: Vec<String>,
+    /// Who said each negative (a TTS voice's label, or `human:` and the Speech Commands
+    /// speaker), so that an evaluation can tell whether a few voices cause its false
+    /// accepts; empty where nobody recorded it.
+    pub negative_voices: Vec<String>,
     /// How often each negative is drawn, relative to the others (empty: all alike).
     /// Training raises the ones the detector mistakes for the word: hard-negative mining.
     pub negative_weights: Vec<f32>,
@@ -553,21 +557,24 @@ pub fn build_bank(spec: &BankSpec, progress: &(dyn Fn(&str, usize, usize) + Sync
     let mut positives = synthesise(&pos_u, &spec.cache, spec.threads, &|d, t| progress("positives", d, t))?;
     let mut negatives = synthesise(&neg_u, &spec.cache, spec.threads, &|d, t| progress("negatives", d, t))?;
     let mut negative_names: Vec<String> = neg_u.iter().map(|u| u.text.clone()).collect();
+    let mut negative_voices: Vec<String> = neg_u.iter().map(|u| u.voice.label()).collect();
     if let Some(dir) = &spec.speech_commands {
         let (said, other) = speech_commands_split(read_folder(dir)?, &spec.word, spec.held_out);
         positives.extend(said);
-        for (x, name) in other {
+        for (x, name, speaker) in other {
             negatives.push(x);
             negative_names.push(name);
+            negative_voices.push(format!("human:{speaker}"));
         }
     }
     let backgrounds = read_backgrounds(spec.backgrounds.as_deref())?;
     let positives: Vec<Vec<f32>> = positives.into_iter().filter(|x| x.len() > 1600).collect();
-    let (negatives, negative_names) = negatives.into_iter().zip(negative_names).filter(|(x, _)| x.len() > 800).unzip();
+    let (negatives, (negative_names, negative_voices)): (Vec<_>, (Vec<_>, Vec<_>)) =
+        negatives.into_iter().zip(negative_names.into_iter().zip(negative_voices)).filter(|(x, _)| x.len() > 800).unzip();
     if positives.is_empty() {
         return Err(ModelError::Invalid("no positive clip could be synthesised".into()));
     }
-    Ok(Bank { positives, negatives, negative_names, negative_weights: Vec::new(), backgrounds })
+    Ok(Bank { positives, negatives, negative_names, negative_voices, negative_weights: Vec::new(), backgrounds })
 }
 
 /// A trigger word the engines can be given: 1 to 100 characters besides spaces around it.
@@ -588,21 +595,23 @@ pub(super) fn read_backgrounds(dir: Option<&Path>) -> Result<Vec<Vec<f32>>, Mode
 /// the first 8 of each word (files sorted by name) for training, the rest held out, trimmed
 /// of silence. The trigger word's own folder (a user may train "marvin" or "stop") gives
 /// real voices saying it, so its clips are positives; every other word's are negatives,
-/// named "<word> (human)". Returns (positives, negatives with their names).
-pub(super) fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<Vec<f32>>, Vec<(Vec<f32>, String)>) {
+/// named "<word> (human)". Returns (positives, negatives with their names and speakers: a
+/// file's name up to its first `_`, as the data set names its speakers).
+pub(super) fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<Vec<f32>>, Vec<(Vec<f32>, String, String)>) {
     let word = spoken(word);
-    let mut by_word: std::collections::BTreeMap<PathBuf, Vec<Vec<f32>>> = Default::default();
+    let mut by_word: std::collections::BTreeMap<PathBuf, Vec<(String, Vec<f32>)>> = Default::default();
     for (p, x) in clips {
-        by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(x);
+        let speaker = p.file_stem().map_or_else(String::new, |s| s.to_string_lossy().split('_').next().unwrap_or_default().to_string());
+        by_word.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push((speaker, x));
     }
     let (mut said, mut other) = (Vec::new(), Vec::new());
     for (folder, xs) in by_word {
         let name = folder.file_name().map_or_else(|| "?".to_string(), |w| w.to_string_lossy().to_lowercase());
-        for x in xs.into_iter().enumerate().filter(|(i, _)| (*i >= 8) == held_out).map(|(_, x)| trim_silence(&x).to_vec()) {
+        for (speaker, x) in xs.into_iter().enumerate().filter(|(i, _)| (*i >= 8) == held_out).map(|(_, (s, x))| (s, trim_silence(&x).to_vec())) {
             if name == word {
                 said.push(x);
             } else {
-                other.push((x, format!("{name} (human)")));
+                other.push((x, format!("{name} (human)"), speaker));
             }
         }
     }
@@ -947,7 +956,7 @@ mod tests {
     use super::*;
 
     fn bank() -> Bank {
-        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], negative_names: vec!["minus".into()], negative_weights: vec![], backgrounds: vec![] }
+        Bank { positives: vec![vec![0.5; 8000]], negatives: vec![vec![-0.5; 4000]], negative_names: vec!["minus".into()], ..Bank::default() }
     }
 
     /// Default spectrogram (window 400, hop 160 at 16 kHz) and stride 4, kernel 15: step j
@@ -1207,25 +1216,27 @@ mod tests {
 
     /// Ten speakers say "marvin" and ten say "bed". Training "Marvin" takes the first 8
     /// speakers' "marvin" as positives and their "bed" as negatives; held out, the other 2 of
-    /// each. Any other word gets all of them as negatives.
+    /// each. Any other word gets all of them as negatives. Files are named as the data set
+    /// names them, `s03_nohash_0.wav` for speaker s03's first take.
     #[test]
     fn speech_commands_of_the_word_are_positives() {
         let clips = || -> Vec<(PathBuf, Vec<f32>)> {
             ["marvin", "bed"]
                 .iter()
-                .flat_map(|w| (0..10).map(move |i| (PathBuf::from(format!("sc/{w}/{i:02}.wav")), vec![0.5 + i as f32 * 0.01; 4000])))
+                .flat_map(|w| (0..10).map(move |i| (PathBuf::from(format!("sc/{w}/s{i:02}_nohash_0.wav")), vec![0.5 + i as f32 * 0.01; 4000])))
                 .collect()
         };
         let (said, other) = speech_commands_split(clips(), " Marvin ", false);
         assert_eq!((said.len(), other.len()), (8, 8));
-        assert!(other.iter().all(|(_, n)| n == "bed (human)"));
+        assert!(other.iter().all(|(_, n, _)| n == "bed (human)"));
+        assert_eq!(other.iter().map(|(_, _, s)| s.as_str()).collect::<Vec<_>>(), ["s00", "s01", "s02", "s03", "s04", "s05", "s06", "s07"]);
         assert_eq!(said[7][0], 0.57, "the 8th speaker by name");
         let (said, other) = speech_commands_split(clips(), "marvin", true);
         assert_eq!((said.len(), other.len()), (2, 2));
         assert_eq!(said[0][0], 0.58, "the held-out speakers");
         let (said, other) = speech_commands_split(clips(), "hey marvin", false);
         assert_eq!((said.len(), other.len()), (0, 16), "a phrase's word alone is not the phrase");
-        assert!(other.iter().any(|(_, n)| n == "marvin (human)"));
+        assert!(other.iter().any(|(_, n, _)| n == "marvin (human)"));
     }
 
     #[test]

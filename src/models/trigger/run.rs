@@ -299,10 +299,13 @@ pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError
     Ok(rows)
 }
 
-/// Written by `make-eval` beside labels.tsv: every negative word placed in each file
-/// (header `file<TAB>start<TAB>end<TAB>word`, times in seconds), so that `eval` can say what
-/// the detector mistook for the trigger word. Optional: other folders simply lack it.
+/// Written by `make-eval` beside labels.tsv: every negative word placed in each file and who
+/// said it (header `file<TAB>start<TAB>end<TAB>word<TAB>voice`, times in seconds), so that
+/// `eval` can say what the detector mistook for the trigger word, and in whose voice.
+/// Optional: other folders simply lack it, and older ones lack the voice column.
 pub const CONTENTS: &str = "contents.tsv";
+const CONTENTS_HEADER: &str = "file\tstart\tend\tword\tvoice";
+const CONTENTS_HEADER_NO_VOICE: &str = "file\tstart\tend\tword";
 
 /// A negative word spoken in an evaluation file, from `contents.tsv`.
 #[derive(Clone, Debug, PartialEq)]
@@ -310,56 +313,92 @@ pub struct Spoken {
     pub start: f64,
     pub end: f64,
     pub word: String,
+    /// A TTS voice's label or `human:` and a speaker; None in a folder made before voices were
+    /// written down.
+    pub voice: Option<String>,
 }
 
 /// Parses `contents.tsv` into the words of each file.
 pub fn parse_contents(path: &Path, text: &str) -> Result<std::collections::HashMap<String, Vec<Spoken>>, ModelError> {
     let bad = |line: usize, reason: String| tsv_error(path, line, reason);
+    let header = match text.lines().next().map(|h| h.trim_end_matches('\r')) {
+        Some(CONTENTS_HEADER_NO_VOICE) => CONTENTS_HEADER_NO_VOICE,
+        _ => CONTENTS_HEADER,
+    };
+    let columns = header.split('\t').count();
     let mut out: std::collections::HashMap<String, Vec<Spoken>> = Default::default();
-    for (i, cols) in tsv_rows(path, text, "file\tstart\tend\tword")? {
+    for (i, cols) in tsv_rows(path, text, header)? {
         let time = |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
-        match cols.as_slice() {
-            [file, start, end, word] => {
-                let (Some(start), Some(end)) = (time(start), time(end)) else {
-                    return Err(bad(i, "start and end must be times in seconds".into()));
-                };
-                out.entry(file.to_string()).or_default().push(Spoken { start, end, word: word.to_string() });
-            }
-            _ => return Err(bad(i, format!("expected 4 tab-separated columns, got {}", cols.len()))),
-        }
+        let (true, [file, start, end, word, voice @ ..]) = (cols.len() == columns, cols.as_slice()) else {
+            return Err(bad(i, format!("expected {columns} tab-separated columns, got {}", cols.len())));
+        };
+        let (Some(start), Some(end)) = (time(start), time(end)) else {
+            return Err(bad(i, "start and end must be times in seconds".into()));
+        };
+        let voice = voice.first().map(|v| v.to_string());
+        out.entry(file.to_string()).or_default().push(Spoken { start, end, word: word.to_string(), voice });
     }
     Ok(out)
+}
+
+/// What set a false accept off (see [`set_off_by`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SetOffBy<'a> {
+    /// A real trigger word, detected a second time.
+    TriggerAgain,
+    Word(&'a Spoken),
+    Background,
+}
+
+impl SetOffBy<'_> {
+    /// The name `eval` tallies it under.
+    pub fn name(&self) -> String {
+        match self {
+            Self::TriggerAgain => "the trigger word, detected twice".into(),
+            Self::Word(w) => w.word.clone(),
+            Self::Background => "no word (background)".into(),
+        }
+    }
+
+    /// Who said the word, where the folder says.
+    pub fn voice(&self) -> Option<&str> {
+        match self {
+            Self::Word(w) => w.voice.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// What a false accept at `t` s was most likely set off by: a negative word that ended in the
 /// window that would have made it a hit (the nearest end wins) or that was still being spoken;
 /// a second detection of a real trigger word; or nothing but background.
-pub fn cause_of(t: f64, spoken: &[Spoken], trigger_ends: &[f64]) -> String {
+pub fn set_off_by<'a>(t: f64, spoken: &'a [Spoken], trigger_ends: &[f64]) -> SetOffBy<'a> {
     let near = |end: f64| t >= end - EARLY && t <= end + LATE;
     if trigger_ends.iter().any(|&e| near(e)) {
-        return "the trigger word, detected twice".into();
+        return SetOffBy::TriggerAgain;
     }
     spoken
         .iter()
         .filter(|w| near(w.end) || (t >= w.start && t <= w.end))
         .min_by(|a, b| (t - a.end).abs().total_cmp(&(t - b.end).abs()))
-        .map_or_else(|| "no word (background)".into(), |w| w.word.clone())
+        .map_or(SetOffBy::Background, SetOffBy::Word)
 }
 
-/// How many false accepts one cause gave.
+/// How many false accepts one cause gave: a word (or background), or a voice.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Cause {
     pub cause: String,
     pub count: usize,
-    /// How many times the folder says the word (None for background and a trigger word
-    /// detected twice): a word said often gives more false accepts at the same rate per
-    /// saying, and the rate is what tells how it would fare in other talk.
+    /// How many times the folder says the word, or how many words the voice says there (None
+    /// for background and a trigger word detected twice): a word said often gives more false
+    /// accepts at the same rate per saying, and the rate is what tells how it would fare in
+    /// other talk.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub said: Option<usize>,
 }
 
-/// False accepts by cause, each with how often its word was said, most false accepts first
-/// (ties by name).
+/// False accepts by cause (a word, or a voice), each with how often the folder says that
+/// word or how many words that voice says there, most false accepts first (ties by name).
 pub fn tally_causes(causes: BTreeMap<String, usize>, said: &BTreeMap<String, usize>) -> Vec<Cause> {
     let mut v: Vec<Cause> = causes.into_iter().map(|(cause, count)| Cause { said: said.get(&cause).copied(), cause, count }).collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
@@ -372,9 +411,12 @@ pub fn tally_causes(causes: BTreeMap<String, usize>, said: &BTreeMap<String, usi
 pub struct Spot {
     pub file: String,
     pub seconds: f64,
-    /// What set a false accept off, when the folder has `contents.tsv` (see [`cause_of`]).
+    /// What set a false accept off, when the folder has `contents.tsv` (see [`set_off_by`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Who said that word, when `contents.tsv` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
 }
 
 /// Recall and false accepts per hour at one sensitivity.
@@ -431,6 +473,10 @@ pub struct EvalReport {
     /// False accepts by what set them off, most first; only when the folder has `contents.tsv`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_accepts_by_cause: Option<Vec<Cause>>,
+    /// False accepts set off by words, by who said them (`said`: how many words that voice
+    /// says in the folder), most first; only when `contents.tsv` names voices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_accepts_by_voice: Option<Vec<Cause>>,
     /// The same network output scored at each of [`CURVE_SENSITIVITIES`] (other detector
     /// settings as chosen), least sensitive first.
     pub curve: Vec<OperatingPoint>,
@@ -458,6 +504,7 @@ pub fn eval_dir(
         Err(source) => return Err(ModelError::Io { path: contents_path, source }),
     };
     let (mut causes, mut said): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
+    let (mut voices, mut said_by): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
     let (mut missed, mut false_accepts_at) = (Vec::new(), Vec::new());
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
@@ -476,18 +523,25 @@ pub fn eval_dir(
             let c = score(&checked.detections(&r.trace, cfg)?, &row.ends);
             (*h, *f) = (*h + c.hits, *f + c.false_accepts);
         }
-        let spot = |seconds: f64, cause: Option<String>| Spot { file: row.file.clone(), seconds, cause };
-        missed.extend(row.ends.iter().filter(|e| !s.hit_ends.contains(e)).map(|&e| spot(e, None)));
+        let spot = |seconds: f64, cause: Option<String>, voice: Option<&str>| Spot { file: row.file.clone(), seconds, cause, voice: voice.map(str::to_string) };
+        missed.extend(row.ends.iter().filter(|e| !s.hit_ends.contains(e)).map(|&e| spot(e, None, None)));
         let spoken = contents.as_ref().map(|c| c.get(&row.file).map_or(&[][..], Vec::as_slice));
         for w in spoken.unwrap_or_default() {
             *said.entry(w.word.clone()).or_default() += 1;
+            if let Some(v) = &w.voice {
+                *said_by.entry(v.clone()).or_default() += 1;
+            }
         }
         for &t in &s.false_accept_times {
-            let cause = spoken.map(|spoken| cause_of(t, spoken, &row.ends));
-            if let Some(c) = &cause {
-                *causes.entry(c.clone()).or_default() += 1;
+            let Some(by) = spoken.map(|spoken| set_off_by(t, spoken, &row.ends)) else {
+                false_accepts_at.push(spot(t, None, None));
+                continue;
+            };
+            *causes.entry(by.name()).or_default() += 1;
+            if let Some(v) = by.voice() {
+                *voices.entry(v.to_string()).or_default() += 1;
             }
-            false_accepts_at.push(spot(t, cause));
+            false_accepts_at.push(spot(t, Some(by.name()), by.voice()));
         }
         lat.extend(s.latencies.iter().map(|l| l * 1000.0));
         if row.kind != Kind::Pos {
@@ -523,7 +577,8 @@ pub fn eval_dir(
         verifiers: verifier.map_or(0, |v| v.members().len()),
         missed,
         false_accepts_at,
-        false_accepts_by_cause: contents.map(|_| tally_causes(causes, &said)),
+        false_accepts_by_cause: contents.as_ref().map(|_| tally_causes(causes, &said)),
+        false_accepts_by_voice: (!said_by.is_empty()).then(|| tally_causes(voices, &said_by)),
         recall_at_goal_false_accepts,
         false_accepts_per_hour_at_goal_recall,
         curve,
@@ -800,12 +855,13 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
         spec.threads,
     )?;
     let mut tsv = String::from("file\tkind\tends\n");
-    let mut contents = String::from("file\tstart\tend\tword\n");
+    let mut contents = format!("{CONTENTS_HEADER}\n");
     let seconds = |i: usize| i as f64 / SAMPLE_RATE as f64;
     let mut note = |name: &str, e: &data::Example, offset: usize| {
         for &(s, t, k) in &e.negatives {
             let word = bank.negative_names.get(k).map_or("?", String::as_str);
-            let _ = writeln!(contents, "{name}\t{:.3}\t{:.3}\t{word}", seconds(s + offset), seconds(t + offset));
+            let voice = bank.negative_voices.get(k).map_or("?", String::as_str);
+            let _ = writeln!(contents, "{name}\t{:.3}\t{:.3}\t{word}\t{voice}", seconds(s + offset), seconds(t + offset));
         }
     };
     let write = |name: &str, samples: &[f32]| write_wav(&dir.join(name), samples, SAMPLE_RATE).map_err(dsp_err);
@@ -914,25 +970,39 @@ mod tests {
         assert_eq!(goal_distances(&[pt(0.5, 0.9, 2.0)]), (None, None));
     }
 
-    /// Trigger word ending at 2.0; "deactivate" spoken 4.0-4.8; "banana" 7.0-7.5.
+    /// Trigger word ending at 2.0; "deactivate" spoken 4.0-4.8 by Marco; "banana" 7.0-7.5 by
+    /// speaker 0a2b.
     /// t = 2.9: within 1.0 s after the trigger's end, a second detection of it.
     /// t = 4.5: inside "deactivate" (no word ended within the window yet) -> deactivate.
     /// t = 5.6: 0.8 s after deactivate ended -> deactivate. t = 6.9: 0.1 s before banana
     /// ends? No: banana ends at 7.5, 0.6 s later, outside the 0.3-s early side; deactivate
     /// ended 2.1 s before, outside the 1.0-s late side -> background.
     #[test]
-    fn false_accepts_are_put_down_to_what_was_said() {
+    fn false_accepts_are_put_down_to_what_was_said_and_by_whom() {
         let p = Path::new("contents.tsv");
-        let c = parse_contents(p, "file\tstart\tend\tword\na.wav\t4\t4.8\tdeactivate\na.wav\t7\t7.5\tbanana\n").unwrap();
+        let text = "file\tstart\tend\tword\tvoice\na.wav\t4\t4.8\tdeactivate\tespeak:en+Marco\na.wav\t7\t7.5\tbanana\thuman:0a2b\n";
+        let c = parse_contents(p, text).unwrap();
         let spoken = &c["a.wav"];
-        assert_eq!(spoken[1], Spoken { start: 7.0, end: 7.5, word: "banana".into() });
-        let cause = |t| cause_of(t, spoken, &[2.0]);
-        assert_eq!(cause(2.9), "the trigger word, detected twice");
-        assert_eq!(cause(4.5), "deactivate");
-        assert_eq!(cause(5.6), "deactivate");
-        assert_eq!(cause(6.9), "no word (background)");
-        assert_eq!(cause(7.3), "banana");
-        for bad in ["", "file\tkind\tends\n", "file\tstart\tend\tword\na.wav\tx\t1\tw\n", "file\tstart\tend\tword\na.wav\t1\t2\n"] {
+        assert_eq!(spoken[1], Spoken { start: 7.0, end: 7.5, word: "banana".into(), voice: Some("human:0a2b".into()) });
+        let by = |t| set_off_by(t, spoken, &[2.0]);
+        assert_eq!(by(2.9), SetOffBy::TriggerAgain);
+        assert_eq!(by(2.9).name(), "the trigger word, detected twice");
+        assert_eq!((by(4.5).name(), by(4.5).voice()), ("deactivate".into(), Some("espeak:en+Marco")));
+        assert_eq!(by(5.6).name(), "deactivate");
+        assert_eq!((by(6.9).name(), by(6.9).voice()), ("no word (background)".into(), None));
+        assert_eq!((by(7.3).name(), by(7.3).voice()), ("banana".into(), Some("human:0a2b")));
+        // a folder made before voices were written down still reads, without them
+        let old = parse_contents(p, "file\tstart\tend\tword\na.wav\t4\t4.8\tdeactivate\n").unwrap();
+        assert_eq!(old["a.wav"][0], Spoken { start: 4.0, end: 4.8, word: "deactivate".into(), voice: None });
+        for bad in [
+            "",
+            "file\tkind\tends\n",
+            "file\tstart\tend\tword\na.wav\tx\t1\tw\n",
+            "file\tstart\tend\tword\na.wav\t1\t2\n",
+            "file\tstart\tend\tword\na.wav\t1\t2\tw\tv\n",
+            "file\tstart\tend\tword\tvoice\na.wav\t1\t2\tw\n",
+            "file\tstart\tend\tword\tvoice\na.wav\t1\t2\tw\tv\textra\n",
+        ] {
             assert!(parse_contents(p, bad).is_err(), "{bad:?}");
         }
     }
@@ -993,8 +1063,7 @@ mod tests {
             positives: vec![clip("a.wav", include_bytes!("testdata/activate_en-us.wav"))],
             negatives: vec![clip("o.wav", include_bytes!("testdata/other_words_en-us.wav"))],
             negative_names: vec!["other words".into()],
-            negative_weights: vec![],
-            backgrounds: vec![],
+            ..Bank::default()
         };
         let net = super::super::load_model(None).unwrap();
         let r = drift(&net, &DetectorConfig::default(), 12, 3, 3.0, |k| stream_piece(&bank, 4, k, Acoustics::DRY), |_, _| {}).unwrap();

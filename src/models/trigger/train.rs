@@ -527,7 +527,7 @@ mod tests {
         let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
         let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
         let low: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.02).sin() * 0.5).collect();
-        let b = Bank { positives: vec![chirp], negatives: vec![hum, low], negative_names: vec!["hum".into(), "low hum".into()], negative_weights: vec![], backgrounds: vec![] };
+        let b = Bank { positives: vec![chirp], negatives: vec![hum, low], negative_names: vec!["hum".into(), "low hum".into()], ..Bank::default() };
         (b.clone(), b)
     }
 

@@ -387,7 +387,7 @@ mod tests {
     fn chirp_and_hum() -> Bank {
         let chirp: Vec<f32> = (0..6000).map(|i| (i as f32 * (0.05 + i as f32 * 2e-5)).sin() * 0.5).collect();
         let hum: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
-        Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], negative_weights: vec![], backgrounds: vec![] }
+        Bank { positives: vec![chirp], negatives: vec![hum], negative_names: vec!["hum".into()], ..Bank::default() }
     }
 
     /// A new word gets its detector and then a verifier for the same word on the shipped
