@@ -239,7 +239,7 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Score a folder with labels.tsv (file, kind, ends): recall, false accepts per hour, latency, speed.
+    /// Score a folder with labels.tsv (file, kind, ends): recall, false accepts per hour, latency, speed; with contents.tsv beside it, what set each false accept off and who said it.
     Eval {
         dir: PathBuf,
         #[arg(long)]
@@ -354,7 +354,7 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Write an evaluation folder (WAVs + labels.tsv) from voices and speakers held out of training.
+    /// Write an evaluation folder (WAVs, labels.tsv, and contents.tsv: every other word placed and who said it) from voices and speakers held out of training.
     MakeEval {
         dir: PathBuf,
         #[arg(long, default_value = "activate")]
