@@ -160,6 +160,15 @@ fn trigger_detect_hears_a_file_out() {
     assert!(seqlab::dsp::read_audio(&chimed).unwrap().samples.len() > keep + a.rate as usize / 4);
 }
 
+/// `trigger eval DIR --json`, which must succeed: its text, and its last line as JSON.
+fn trigger_eval(dir: &std::path::Path) -> (String, serde_json::Value) {
+    let out = seqlab(&["trigger", "eval", dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    (stdout, last)
+}
+
 /// `eval` on a folder of the held-out voice's clips: "activate" whole and cut 10 ms after the
 /// word (heard out) are found; the other-words clip, labelled as if it held the word at 0.9 s,
 /// is listed as missed, in the text and in the JSON.
@@ -172,11 +181,8 @@ fn trigger_eval_lists_what_it_missed() {
     std::fs::copy(testdata.join("other_words_en-us.wav"), dir.path().join("o.wav")).unwrap();
     seqlab::dsp::write_wav(&dir.path().join("cut.wav"), &a.samples[..(1.12 * f64::from(a.rate)) as usize], a.rate).unwrap();
     std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tpos\t1.11\ncut.wav\tpos\t1.11\no.wav\tpos\t0.9\n").unwrap();
-    let out = seqlab(&["trigger", "eval", dir.path().to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (stdout, last) = trigger_eval(dir.path());
     assert!(stdout.contains("missed words (file, labelled end): o.wav 0.90 s"), "{stdout}");
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
     assert_eq!((last["hits"].as_u64(), last["positives"].as_u64(), last["false_accepts"].as_u64()), (Some(2), Some(3), Some(0)), "{stdout}");
     assert_eq!(last["missed"], serde_json::json!([{"file": "o.wav", "seconds": 0.9}]));
 }
@@ -190,11 +196,8 @@ fn trigger_eval_says_who_said_what_set_it_off() {
     std::fs::copy("src/models/trigger/testdata/activate_en-us.wav", dir.path().join("a.wav")).unwrap();
     std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tneg\t\n").unwrap();
     std::fs::write(dir.path().join("contents.tsv"), "file\tstart\tend\tword\tvoice\na.wav\t0.5\t1.11\tcaptivate\tespeak:en-us+Marco\n").unwrap();
-    let out = seqlab(&["trigger", "eval", dir.path().to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (stdout, last) = trigger_eval(dir.path());
     assert!(stdout.contains("false accepts by who said the word: espeak:en-us+Marco 1 of 1 words said"), "{stdout}");
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
     assert_eq!(last["false_accepts_at"][0]["cause"], "captivate", "{stdout}");
     assert_eq!(last["false_accepts_at"][0]["voice"], "espeak:en-us+Marco", "{stdout}");
     assert_eq!(last["false_accepts_by_voice"], serde_json::json!([{"cause": "espeak:en-us+Marco", "count": 1, "said": 1}]));
