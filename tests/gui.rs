@@ -260,7 +260,7 @@ fn trigger_panel_second_look_for_a_trained_word() {
     assert_eq!(harness.state().detector_config().min_steps, 2);
 }
 
-/// After a restart the words trained here are back: the Detector picker lists each saved word
+/// After a restart the words trained here are back (read on a worker): the Detector picker lists each saved word
 /// (stand-in networks named for it), choosing one makes it the detector with its own second
 /// look (one verifier: sensitivity 0.05), the shipped word comes back the same way with its
 /// pair (0.9), and a corrupt file is reported while the detector in use stays. Forgetting a
@@ -285,7 +285,7 @@ fn trigger_panel_picks_a_saved_word() {
         harness.get_by_label(entry).click();
         harness.run_steps(1);
     };
-    harness.run_steps(2);
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().saved_words().len() == 2), "the saved words were not listed");
     assert_eq!(harness.state().detector_word(), Some("activate"));
     pick(&mut harness, "hey-seqlab");
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("hey seqlab")), "the saved word was not loaded");
@@ -397,7 +397,8 @@ fn words_panel_answers_neighbours_and_analogies() {
     assert!(harness.query_by_label_contains("\"qwzxv\" is not in the vocabulary").is_some(), "the unknown word's error is shown");
 }
 
-/// Takes of the user's voice: the panel counts those already in the word's folder, Forget
+/// Takes of the user's voice: the panel counts those already in the word's folder (on a
+/// worker, as it reads and deletes every folder), Forget
 /// asks first and removes them on Delete (Keep keeps them), and Record either saves a new take or, with no microphone (as on CI),
 /// says so; it never writes outside the folder it was given.
 #[test]
@@ -408,8 +409,7 @@ fn trigger_panel_records_and_forgets_takes_of_the_users_voice() {
     std::fs::create_dir_all(&word).unwrap();
     seqlab::dsp::write_wav(&word.join("take-1.wav"), &[0.1; 16_000], 16_000).unwrap();
     let mut harness = panel_harness(TriggerPanel::new().with_own_voice_root(dir.path()));
-    harness.run_steps(2);
-    assert_eq!(harness.state().own_takes(), 1);
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().own_takes() == 1), "the take was not counted");
     assert!(harness.query_by_label_contains("1 take of your voice").is_some());
     harness.get_by_label("Forget them").click();
     harness.run_steps(2);
@@ -421,8 +421,7 @@ fn trigger_panel_records_and_forgets_takes_of_the_users_voice() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("Delete the recorded take of your voice?").is_some());
     harness.get_by_label("Delete").click();
-    harness.run_steps(2);
-    assert_eq!(harness.state().own_takes(), 0);
+    assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().own_takes() == 0), "the take was not forgotten");
     assert!(!word.exists());
     harness.get_by_label_contains("Record my voice").click();
     let done = step_until(&mut harness, Duration::from_secs(20), |h| {

@@ -73,6 +73,20 @@ const CHECK_SHOWN: usize = 8;
 /// A detector and its verifiers read on a worker, with the name the picker shows for them.
 type Loaded = Result<(String, TriggerNet<f32>, Vec<Verifier<f32>>), String>;
 
+/// A deletion the user confirmed, made on the folder worker before it reads the folders again.
+enum FolderChange {
+    ForgetWord(trigger::SavedWord),
+    /// The folder of takes for one word.
+    ForgetTakes(PathBuf),
+}
+
+/// The panel's folders as the worker found them, after the changes it made.
+struct Folders {
+    saved: Vec<trigger::SavedWord>,
+    own_takes: usize,
+    changed: Vec<(FolderChange, Result<(), String>)>,
+}
+
 /// What the Detector picker shows for the shipped model.
 const SHIPPED_LABEL: &str = "activate (shipped)";
 
@@ -122,6 +136,11 @@ pub struct TriggerPanel {
     words_root: PathBuf,
     /// The words saved there, offered by the Detector picker beside the shipped one.
     saved: Vec<trigger::SavedWord>,
+    /// Reads the words and takes folders, and deletes from them, off the UI thread: they may
+    /// sit on a slow or network disk. One job at a time, so a listing never runs ahead of
+    /// the deletion before it; what is asked meanwhile waits in `folders_again`.
+    folders: Option<Worker<Folders>>,
+    folders_again: Option<Vec<FolderChange>>,
     /// What the picker shows: the shipped model, a saved word's slug, or a word just trained.
     detector_name: String,
     loading: Option<Worker<Loaded>>,
@@ -192,6 +211,8 @@ impl TriggerPanel {
             own_root: PathBuf::from(".seqlab-cache/own"),
             words_root: PathBuf::from(trigger::WORDS_DIR),
             saved: Vec::new(),
+            folders: None,
+            folders_again: None,
             detector_name: SHIPPED_LABEL.into(),
             loading: None,
             load_error: None,
@@ -215,16 +236,58 @@ impl TriggerPanel {
             check_progress: 0.0,
             check_result: None,
         };
-        panel.own_takes = count_takes(&panel.own_dir());
-        panel.saved = trigger::saved_words(&panel.words_root);
+        panel.read_folders(Vec::new());
         panel
     }
 
     /// Saves and finds trained words under `root` instead of `.seqlab-cache/words`.
     pub fn with_words_root(mut self, root: impl Into<PathBuf>) -> Self {
         self.words_root = root.into();
-        self.saved = trigger::saved_words(&self.words_root);
+        self.reread_folders();
         self
+    }
+
+    /// The words saved under the words folder, as last read.
+    pub fn saved_words(&self) -> &[trigger::SavedWord] {
+        &self.saved
+    }
+
+    /// Reads the folders anew, dropping a read of the old ones: the builders run before the
+    /// user can change anything, so no deletion is lost with it.
+    fn reread_folders(&mut self) {
+        (self.folders, self.folders_again) = (None, None);
+        self.read_folders(Vec::new());
+    }
+
+    /// Makes `changes`, then reads the saved words and the takes for the word in the box, on
+    /// a worker; behind a running job, after it.
+    fn read_folders(&mut self, changes: Vec<FolderChange>) {
+        if self.folders.is_some() {
+            self.folders_again.get_or_insert_with(Vec::new).extend(changes);
+            return;
+        }
+        let (words, takes) = (self.words_root.clone(), self.own_dir());
+        let job = Worker::spawn("trigger-folders", move |tx: &Sender<Folders>, _: &AtomicBool| {
+            let changed = changes
+                .into_iter()
+                .map(|c| {
+                    let done = match &c {
+                        FolderChange::ForgetWord(w) => trigger::forget_word(w).map_err(|e| e.to_string()),
+                        // asked twice before the first was done, it is done
+                        FolderChange::ForgetTakes(dir) => match std::fs::remove_dir_all(dir) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("cannot remove {}: {e}", dir.display())),
+                            _ => Ok(()),
+                        },
+                    };
+                    (c, done)
+                })
+                .collect();
+            let _ = tx.send(Folders { saved: trigger::saved_words(&words), own_takes: count_takes(&takes), changed });
+        });
+        match job {
+            Ok(j) => self.folders = Some(j),
+            Err(e) => self.load_error = Some(format!("cannot read the words folder: {e}")),
+        }
     }
 
     /// The word the detector listens for, as its file says.
@@ -276,7 +339,7 @@ impl TriggerPanel {
     /// Keeps takes of the user's voice under `root` instead of `.seqlab-cache/own`.
     pub fn with_own_voice_root(mut self, root: impl Into<PathBuf>) -> Self {
         self.own_root = root.into();
-        self.own_takes = count_takes(&self.own_dir());
+        self.reread_folders();
         self
     }
 
@@ -577,6 +640,28 @@ impl TriggerPanel {
     }
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.folders {
+            let poll = job.poll();
+            for f in poll.messages {
+                (self.saved, self.own_takes) = (f.saved, f.own_takes);
+                for changed in f.changed {
+                    match changed {
+                        (FolderChange::ForgetWord(_), Ok(())) => self.start_loading(None),
+                        (FolderChange::ForgetWord(_), Err(e)) => self.load_error = Some(e),
+                        (FolderChange::ForgetTakes(_), Err(e)) => self.record_error = Some(e),
+                        (FolderChange::ForgetTakes(_), Ok(())) => {}
+                    }
+                }
+            }
+            if poll.finished {
+                self.folders = None;
+                if let Some(changes) = self.folders_again.take() {
+                    self.read_folders(changes);
+                }
+            } else {
+                ctx.request_repaint_after(Duration::from_millis(20));
+            }
+        }
         if let Some(job) = &self.loading {
             let poll = job.poll();
             for loaded in poll.messages {
@@ -598,7 +683,7 @@ impl TriggerPanel {
             let poll = job.poll();
             for r in poll.messages {
                 match r {
-                    Ok(_) => self.own_takes = count_takes(&self.own_dir()),
+                    Ok(_) => self.read_folders(Vec::new()),
                     Err(e) => self.record_error = Some(e),
                 }
             }
@@ -672,7 +757,7 @@ impl TriggerPanel {
                                 Ok(paths) => {
                                     let flags: Vec<String> = paths.iter().zip(["--model", "--verifier"]).map(|(p, f)| format!("{f} {}", p.display())).collect();
                                     self.train_log.push(format!("saved, and in the Detector list from now on; from the terminal: seqlab trigger listen {}", flags.join(" ")));
-                                    self.saved = trigger::saved_words(&self.words_root);
+                                    self.read_folders(Vec::new());
                                     self.detector_name = trigger::word_slug(&word);
                                 }
                                 Err(e) => {
@@ -843,7 +928,7 @@ impl TriggerPanel {
     fn detector_ui(&mut self, ui: &mut egui::Ui) {
         let (mut pick, mut forget) = (None, None);
         ui.horizontal(|ui| {
-            let idle = self.live.is_none() && self.loading.is_none() && self.training.is_none() && self.checking.is_none();
+            let idle = self.live.is_none() && self.loading.is_none() && self.folders.is_none() && self.training.is_none() && self.checking.is_none();
             ui.add_enabled_ui(idle, |ui| {
                 egui::ComboBox::from_label("Detector").selected_text(self.detector_name.as_str()).show_ui(ui, |ui| {
                     if ui.selectable_label(self.detector_name == SHIPPED_LABEL, SHIPPED_LABEL).clicked() {
@@ -879,11 +964,7 @@ impl TriggerPanel {
             ui.colored_label(Color32::RED, format!("cannot use that word: {e}"));
         }
         if let Some(word) = forget {
-            match trigger::forget_word(&word) {
-                Ok(()) => pick = Some(None),
-                Err(e) => self.load_error = Some(e.to_string()),
-            }
-            self.saved = trigger::saved_words(&self.words_root);
+            self.read_folders(vec![FolderChange::ForgetWord(word)]);
         }
         if let Some(word) = pick {
             self.start_loading(word);
@@ -954,7 +1035,7 @@ impl TriggerPanel {
             let label = ui.label("Word");
             let edit = ui.add_enabled(self.training.is_none(), egui::TextEdit::singleline(&mut self.word).desired_width(200.0)).labelled_by(label.id);
             if edit.changed() {
-                self.own_takes = count_takes(&self.own_dir());
+                self.read_folders(Vec::new());
             }
             if self.training.is_none() {
                 if ui.add_enabled(!self.word.trim().is_empty() && self.checking.is_none(), egui::Button::new("Train")).clicked() {
@@ -989,10 +1070,7 @@ impl TriggerPanel {
             })
         {
             if yes {
-                match std::fs::remove_dir_all(self.own_dir()) {
-                    Ok(()) => self.own_takes = 0,
-                    Err(e) => self.record_error = Some(format!("cannot remove {}: {e}", self.own_dir().display())),
-                }
+                self.read_folders(vec![FolderChange::ForgetTakes(self.own_dir())]);
             }
             self.confirming = None;
         }
