@@ -537,11 +537,12 @@ pub fn eval_dir(
                 false_accepts_at.push(spot(t, None, None));
                 continue;
             };
-            *causes.entry(by.name()).or_default() += 1;
+            let name = by.name();
+            *causes.entry(name.clone()).or_default() += 1;
             if let Some(v) = by.voice() {
                 *voices.entry(v.to_string()).or_default() += 1;
             }
-            false_accepts_at.push(spot(t, Some(by.name()), by.voice()));
+            false_accepts_at.push(spot(t, Some(name), by.voice()));
         }
         lat.extend(s.latencies.iter().map(|l| l * 1000.0));
         if row.kind != Kind::Pos {
