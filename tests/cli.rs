@@ -203,6 +203,27 @@ fn trigger_eval_says_who_said_what_set_it_off() {
     assert_eq!(last["false_accepts_by_voice"], serde_json::json!([{"cause": "espeak:en-us+Marco", "count": 1, "said": 1}]));
 }
 
+/// `contents.tsv` written by `make-eval` lists the trigger words too, each ending where its
+/// label does: `eval` says whose words it missed (o.wav's "activate", labelled at 0.9 s where
+/// only other words are, by voice B, 1 of the 1 it says; A's word in a.wav is found), and
+/// the trigger words are not counted among the other words said.
+#[test]
+fn trigger_eval_says_whose_words_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let testdata = std::path::Path::new("src/models/trigger/testdata");
+    std::fs::copy(testdata.join("activate_en-us.wav"), dir.path().join("a.wav")).unwrap();
+    std::fs::copy(testdata.join("other_words_en-us.wav"), dir.path().join("o.wav")).unwrap();
+    std::fs::write(dir.path().join("labels.tsv"), "file\tkind\tends\na.wav\tpos\t1.110\no.wav\tpos\t0.900\n").unwrap();
+    let contents = "file\tstart\tend\tword\tvoice\na.wav\t0.500\t1.110\tactivate\tespeak:en-us+A\no.wav\t0.300\t0.900\tactivate\tespeak:en+B\no.wav\t1.200\t1.700\tbanana\tespeak:en+B\n";
+    std::fs::write(dir.path().join("contents.tsv"), contents).unwrap();
+    let (stdout, last) = trigger_eval(dir.path());
+    assert!(stdout.contains("missed words by who said them: espeak:en+B 1 of 1 said"), "{stdout}");
+    assert_eq!(last["missed"], serde_json::json!([{"file": "o.wav", "seconds": 0.9, "voice": "espeak:en+B"}]), "{stdout}");
+    assert_eq!(last["missed_by_voice"], serde_json::json!([{"cause": "espeak:en+B", "count": 1, "said": 1}]));
+    assert_eq!(last["false_accepts"], 0, "{stdout}");
+    assert_eq!(last["false_accepts_by_cause"], serde_json::json!([]));
+}
+
 /// `trigger check` hears the shipped word's detector and pair say "activate" four times and
 /// every other word once (TTS from scripts/setup.sh), and ends with the JSON of what it
 /// found: four sayings, 36 everyday words said once each. Sizes out of range are refused

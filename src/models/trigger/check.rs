@@ -172,7 +172,7 @@ pub fn sayings(spec: &CheckSpec, progress: &(dyn Fn(&str, usize, usize) + Sync),
     let sound_alikes = said("saying sound-alikes", &alike_u)?;
     if let Some(dir) = &spec.speech_commands {
         let (own, other) = data::speech_commands_split(data::read_folder(dir)?, &word, true);
-        word_clips.extend(own);
+        word_clips.extend(own.into_iter().map(|(x, _)| x));
         everyday_clips.extend(other.into_iter().map(|(x, name, _)| (name, x)));
     }
     if word_clips.is_empty() {

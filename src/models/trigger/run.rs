@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, NegativeWords, SAMPLE_RATE};
 use super::detect::{Cascade, DetectorConfig, EARLY, LATE, checked_detections, detections, quantile, score};
-use super::verify::{VerifierStream, window};
-use super::verify_train::{frame_at, verifier_frames};
+use super::verify::VerifierStream;
+use super::verify_train::frame_at;
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::{mix_into, rms};
 use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
@@ -299,12 +299,17 @@ pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError
     Ok(rows)
 }
 
-/// Written by `make-eval` beside labels.tsv: every negative word placed in each file and who
-/// said it (header `file<TAB>start<TAB>end<TAB>word<TAB>voice`, times in seconds), so that
-/// `eval` can say what the detector mistook for the trigger word, and in whose voice.
-/// Optional: other folders simply lack it, and older ones lack the voice column.
+/// Written by `make-eval` beside labels.tsv: every word placed in each file and who said it
+/// (header `file<TAB>start<TAB>end<TAB>word<TAB>voice`, times in seconds), so that `eval` can
+/// say what the detector mistook for the trigger word and whose trigger words it missed.
+/// A row whose end is a labelled end is a trigger word; every other row is another word.
+/// Optional: other folders simply lack it, older ones lack the voice column, and folders
+/// made before the trigger words were written down list the other words alone.
 pub const CONTENTS: &str = "contents.tsv";
 const CONTENTS_HEADER: &str = "file\tstart\tend\tword\tvoice";
+/// `make-eval` writes times to the millisecond, in `labels.tsv` and here alike, so a trigger
+/// word's row ends where its label says, to within this.
+const TSV_TIME_STEP: f64 = 0.001;
 const CONTENTS_HEADER_NO_VOICE: &str = "file\tstart\tend\tword";
 
 /// A negative word spoken in an evaluation file, from `contents.tsv`.
@@ -466,6 +471,9 @@ pub struct EvalReport {
     pub verifier_threshold: Option<f32>,
     /// How many verifiers' probabilities were averaged (0 for the detector alone).
     pub verifiers: usize,
+    /// The vocal-tract warps each verifier heard every candidate through (empty for the
+    /// detector alone).
+    pub verifier_warps: Vec<f32>,
     /// Every labelled word not found, in file order.
     pub missed: Vec<Spot>,
     /// Every false accept, in file order.
@@ -477,6 +485,10 @@ pub struct EvalReport {
     /// says in the folder), most first; only when `contents.tsv` names voices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_accepts_by_voice: Option<Vec<Cause>>,
+    /// Missed words by who said them (`said`: how many trigger words that voice says in the
+    /// folder), most first; only when `contents.tsv` lists the trigger words with voices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_by_voice: Option<Vec<Cause>>,
     /// The same network output scored at each of [`CURVE_SENSITIVITIES`] (other detector
     /// settings as chosen), least sensitive first.
     pub curve: Vec<OperatingPoint>,
@@ -505,6 +517,7 @@ pub fn eval_dir(
     };
     let (mut causes, mut said): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
     let (mut voices, mut said_by): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
+    let (mut missed_by, mut triggers_by): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
     let (mut missed, mut false_accepts_at) = (Vec::new(), Vec::new());
     let (mut hits, mut positives, mut fa) = (0, 0, 0);
     let (mut neg_seconds, mut audio_seconds, mut compute) = (0.0, 0.0, 0.0);
@@ -524,8 +537,25 @@ pub fn eval_dir(
             (*h, *f) = (*h + c.hits, *f + c.false_accepts);
         }
         let spot = |seconds: f64, cause: Option<String>, voice: Option<&str>| Spot { file: row.file.clone(), seconds, cause, voice: voice.map(str::to_string) };
-        missed.extend(row.ends.iter().filter(|e| !s.hit_ends.contains(e)).map(|&e| spot(e, None, None)));
-        let spoken = contents.as_ref().map(|c| c.get(&row.file).map_or(&[][..], Vec::as_slice));
+        let (triggers, spoken) = match contents.as_ref() {
+            Some(c) => {
+                let (t, o) = c.get(&row.file).map_or(&[][..], Vec::as_slice).iter().cloned().partition(|w| row.ends.iter().any(|&e| (w.end - e).abs() < TSV_TIME_STEP));
+                (t, Some(o))
+            }
+            None => (Vec::new(), None),
+        };
+        let voice_ending = |e: f64| triggers.iter().find(|w| (w.end - e).abs() < TSV_TIME_STEP).and_then(|w| w.voice.as_deref());
+        for &e in row.ends.iter().filter(|e| !s.hit_ends.contains(e)) {
+            let voice = voice_ending(e);
+            if let Some(v) = voice {
+                *missed_by.entry(v.to_string()).or_default() += 1;
+            }
+            missed.push(spot(e, None, voice));
+        }
+        for v in triggers.iter().filter_map(|w| w.voice.as_ref()) {
+            *triggers_by.entry(v.clone()).or_default() += 1;
+        }
+        let spoken: Option<&[Spoken]> = spoken.as_deref();
         for w in spoken.unwrap_or_default() {
             *said.entry(w.word.clone()).or_default() += 1;
             if let Some(v) = &w.voice {
@@ -576,10 +606,12 @@ pub fn eval_dir(
         sensitivity: det.sensitivity,
         verifier_threshold: verifier.map(VerifierStream::threshold),
         verifiers: verifier.map_or(0, |v| v.members().len()),
+        verifier_warps: verifier.map_or_else(Vec::new, |v| v.warps().to_vec()),
         missed,
         false_accepts_at,
         false_accepts_by_cause: contents.as_ref().map(|_| tally_causes(causes, &said)),
         false_accepts_by_voice: (!said_by.is_empty()).then(|| tally_causes(voices, &said_by)),
+        missed_by_voice: (!triggers_by.is_empty()).then(|| tally_causes(missed_by, &triggers_by)),
         recall_at_goal_false_accepts,
         false_accepts_per_hour_at_goal_recall,
         curve,
@@ -590,8 +622,9 @@ pub fn eval_dir(
 /// there is one; each verdict is worked out once however many settings ask for it.
 struct Checked<'a> {
     verifier: Option<&'a VerifierStream>,
-    /// The verifier's frames of the whole recording (empty without a verifier).
-    frames: ndarray::Array2<f32>,
+    /// The verifier's frames of the whole recording, one array per warp (none without a
+    /// verifier).
+    frames: Vec<ndarray::Array2<f32>>,
     verdicts: std::collections::HashMap<usize, bool>,
 }
 
@@ -599,8 +632,8 @@ impl<'a> Checked<'a> {
     /// `heard`: the 16-kHz recording as the pipeline heard it, tail included.
     fn new(verifier: Option<&'a VerifierStream>, heard: &[f32]) -> Result<Self, ModelError> {
         let frames = match verifier {
-            Some(_) => verifier_frames(heard, &SpectrogramConfig::default())?,
-            None => ndarray::Array2::zeros((0, 0)),
+            Some(v) => v.frames_of(heard)?,
+            None => Vec::new(),
         };
         Ok(Self { verifier, frames, verdicts: Default::default() })
     }
@@ -611,7 +644,7 @@ impl<'a> Checked<'a> {
         let (frames, verdicts) = (&self.frames, &mut self.verdicts);
         checked_detections(trace, det, v.verifier().config().hold_seconds(&spec), |c| {
             let fired = frame_at(c, &spec);
-            Ok(*verdicts.entry(fired).or_insert_with(|| v.judge(window(frames.view(), fired, v.verifier().config()))))
+            Ok(*verdicts.entry(fired).or_insert_with(|| v.accept_in(frames, fired)))
         })
     }
 }
@@ -858,10 +891,14 @@ pub fn make_eval(spec: &MakeEvalSpec, dir: &Path, mut progress: impl FnMut(&str,
     let mut tsv = String::from("file\tkind\tends\n");
     let mut contents = format!("{CONTENTS_HEADER}\n");
     let seconds = |i: usize| i as f64 / SAMPLE_RATE as f64;
+    let trigger = data::spoken(&spec.word);
     let mut note = |name: &str, e: &data::Example, offset: usize| {
-        for &(s, t, k) in &e.negatives {
-            let word = bank.negative_names.get(k).map_or("?", String::as_str);
-            let voice = bank.negative_voices.get(k).map_or("?", String::as_str);
+        let said = e.positives.iter().map(|&(s, t, k)| (s, t, trigger.as_str(), bank.positive_voices.get(k)));
+        let said = said.chain(e.negatives.iter().map(|&(s, t, k)| (s, t, bank.negative_names.get(k).map_or("?", String::as_str), bank.negative_voices.get(k))));
+        let mut said: Vec<_> = said.collect();
+        said.sort_by_key(|&(s, ..)| s);
+        for (s, t, word, voice) in said {
+            let voice = voice.map_or("?", String::as_str);
             let _ = writeln!(contents, "{name}\t{:.3}\t{:.3}\t{word}\t{voice}", seconds(s + offset), seconds(t + offset));
         }
     };
@@ -1079,7 +1116,7 @@ mod tests {
         }
         assert!((r.hours - 120.0 / 3600.0).abs() < 1e-12);
         assert!(drift(&net, &DetectorConfig::default(), 0, 3, 3.0, |k| stream_piece(&bank, 4, k, Acoustics::DRY), |_, _| {}).is_err());
-        let short = |_| data::Example { samples: vec![0.0; 100], ends: vec![], negatives: vec![] };
+        let short = |_| data::Example { samples: vec![0.0; 100], ends: vec![], positives: vec![], negatives: vec![] };
         assert!(drift(&net, &DetectorConfig::default(), 2, 1, 3.0, short, |_, _| {}).is_err());
     }
 }

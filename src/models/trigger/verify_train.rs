@@ -42,13 +42,8 @@ pub fn frame_at(t: f64, spec: &SpectrogramConfig) -> usize {
     (f + 1e-6).max(0.0).floor() as usize
 }
 
-/// PCEN frames [T, M] of a 16-kHz signal: what the verifier reads.
-pub fn verifier_frames(samples: &[f32], spec: &SpectrogramConfig) -> Result<Array2<f32>, ModelError> {
-    augmented_frames(samples, spec, Augment::default(), 0)
-}
-
-/// [`verifier_frames`] with the log-mel frames warped and masked (as the detector's training
-/// does, drawn from `seed`) before PCEN.
+/// PCEN frames [T, M] of a 16-kHz signal, what the verifier reads, with the log-mel frames
+/// warped and masked (as the detector's training does, drawn from `seed`) before PCEN.
 fn augmented_frames(samples: &[f32], spec: &SpectrogramConfig, augment: Augment, seed: u64) -> Result<Array2<f32>, ModelError> {
     let mut sg = spectrogram(samples, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
     if augment.vtlp {
@@ -353,7 +348,7 @@ mod tests {
     #[test]
     fn example_windows_label_words() {
         let samples = (0..48_000).map(|i| (i as f32 * 0.05).sin() * 0.1 + (i as f32 * 0.31).sin() * 0.05).collect();
-        let ex = Example { samples, ends: vec![16_000], negatives: vec![(24_000, 32_000, 0)] };
+        let ex = Example { samples, ends: vec![16_000], positives: vec![(8_000, 16_000, 0)], negatives: vec![(24_000, 32_000, 0)] };
         let cfg = VerifierConfig { n_mels: 40, before: 30, after: 4, ..VerifierConfig::default() };
         let w = example_windows(&ex, &cfg, 3, Augment::default()).unwrap();
         assert!((2..=3).contains(&w.len()));
