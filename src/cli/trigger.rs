@@ -88,10 +88,6 @@ pub struct VerifierArgs {
     /// The verifiers' mean probability needed to keep a detection
     #[arg(long, default_value_t = 0.5)]
     verifier_threshold: f32,
-    /// Vocal-tract warps each candidate is heard through, comma-separated factors in
-    /// 0.8..=1.25 (1 hears it as it is); the verifiers' probabilities are averaged over all
-    #[arg(long, value_delimiter = ',', default_values_t = [1.0f32])]
-    verifier_warps: Vec<f32>,
 }
 
 impl VerifierArgs {
@@ -112,7 +108,7 @@ impl VerifierArgs {
         } else {
             trigger::default_verifiers(net)?
         };
-        Ok(verifier.map(|v| VerifierStream::new(v, self.verifier_threshold)?.with_warps(&self.verifier_warps)).transpose()?)
+        Ok(verifier.map(|v| VerifierStream::new(v, self.verifier_threshold)).transpose()?)
     }
 }
 
@@ -180,10 +176,6 @@ pub enum Action {
         /// their words are at the low end of the SNRs, 0..1
         #[arg(long, default_value_t = 0.0)]
         loud_backgrounds: f64,
-        /// Share of words each put through a random microphone or line of its own before
-        /// mixing (the background left as it is), so voices' timbres vary, 0..1
-        #[arg(long, default_value_t = 0.0)]
-        voice_eq: f64,
         /// For a word other than "activate", make a third of the negatives its own
         /// near-rhymes (computers, comuter, bomputer... for "computer"): far fewer false
         /// accepts on them, at a cost in recall that depends on the word (README)
@@ -421,7 +413,6 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             own_voice,
             label_delay,
             loud_backgrounds,
-            voice_eq,
             own_near_rhymes,
             minimal_pairs,
             reverb,
@@ -457,7 +448,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                 own_voice,
                 positives,
                 negatives,
-                example: ExampleSpec { label_delay, acoustics: Acoustics { reverb, eq }, loud_backgrounds, voice_eq, ..ExampleSpec::default() },
+                example: ExampleSpec { label_delay, acoustics: Acoustics { reverb, eq }, loud_backgrounds, ..ExampleSpec::default() },
                 speech_commands,
                 backgrounds,
                 cache: sources.cache,
@@ -507,10 +498,7 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             let (look, det) = verify.with_settings(&detector, &net)?;
             let report = run::eval_dir(&net, look.as_ref(), &det, &dir, |d, t| progress::show(&bar, d, t))?;
             bar.finish_and_clear();
-            let warps = if report.verifier_warps == [1.0] { String::new() } else { format!(", heard through warps {:?}", report.verifier_warps) };
-            let look = report
-                .verifier_threshold
-                .map_or("off".to_string(), |t| format!("on ({} verifier{}, mean probability >= {t}{warps})", report.verifiers, if report.verifiers == 1 { "" } else { "s" }));
+            let look = report.verifier_threshold.map_or("off".to_string(), |t| format!("on ({} verifier{}, mean probability >= {t})", report.verifiers, if report.verifiers == 1 { "" } else { "s" }));
             println!("files {}  audio {:.1} min  sensitivity {}  second look {look}", report.files, report.audio_seconds / 60.0, report.sensitivity);
             println!("recall {:.3} ({} of {} words)", report.recall, report.hits, report.positives);
             println!(

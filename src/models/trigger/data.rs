@@ -603,8 +603,9 @@ pub(super) fn read_backgrounds(dir: Option<&Path>) -> Result<Vec<Vec<f32>>, Mode
 /// the first 8 of each word (files sorted by name) for training, the rest held out, trimmed
 /// of silence. The trigger word's own folder (a user may train "marvin" or "stop") gives
 /// real voices saying it, so its clips are positives; every other word's are negatives,
-/// named "<word> (human)". Returns (positives, negatives with their names and speakers: a
-/// file's name up to its first `_`, as the data set names its speakers).
+/// named "<word> (human)". Returns (positives with their speakers, negatives with their
+/// names and speakers), a speaker being a file's name up to its first `_`, as the data set
+/// names its speakers.
 pub(super) fn speech_commands_split(clips: Vec<(PathBuf, Vec<f32>)>, word: &str, held_out: bool) -> (Vec<(Vec<f32>, String)>, Vec<(Vec<f32>, String, String)>) {
     let word = spoken(word);
     let mut by_word: std::collections::BTreeMap<PathBuf, Vec<(String, Vec<f32>)>> = Default::default();
@@ -665,16 +666,11 @@ pub struct ExampleSpec {
     /// dBFS instead of -60..-22), so their words sit at the low end of the examples' SNRs:
     /// held out, most missed words are quiet ones.
     pub loud_backgrounds: f64,
-    /// Share of words (the trigger and the others alike) each put through a random line of
-    /// its own ([`room::random_channel`]) before mixing, at the loudness it had: the voice's
-    /// timbre then varies apart from the background's. Held out, most missed words are one
-    /// voice (Marco) whose highs are weak and drown in the background (README).
-    pub voice_eq: f64,
 }
 
 impl Default for ExampleSpec {
     fn default() -> Self {
-        Self { seconds: 10.0, max_positives: 4, max_negatives: 4, label_delay: 0.0, acoustics: Acoustics::DRY, loud_backgrounds: 0.0, voice_eq: 0.0 }
+        Self { seconds: 10.0, max_positives: 4, max_negatives: 4, label_delay: 0.0, acoustics: Acoustics::DRY, loud_backgrounds: 0.0 }
     }
 }
 
@@ -798,22 +794,6 @@ fn perturb(clip: &[f32], rng: &mut impl Rng) -> Vec<f32> {
     y
 }
 
-/// `clip` through a random line ([`room::random_channel`]) a `share` of the time, brought back
-/// to its loudness so that only its timbre changes. Draws nothing when `share` is 0, so
-/// examples made without it are what they were.
-fn recoloured(mut clip: Vec<f32>, share: f64, rng: &mut impl Rng) -> Vec<f32> {
-    if share <= 0.0 || !rng.random_bool(share.min(1.0)) {
-        return clip;
-    }
-    let before = rms(&clip);
-    for mut f in room::random_channel(SAMPLE_RATE, rng) {
-        f.process(&mut clip);
-    }
-    let gain = before / rms(&clip).max(1e-9);
-    clip.iter_mut().for_each(|v| *v *= gain);
-    clip
-}
-
 /// `n` samples of what an example's words are heard over: a stretch of a background
 /// recording (7 times in 10 when there are any) or synthetic noise, at -60..-22 dBFS
 /// (`loud_backgrounds` of the time -36..-22).
@@ -867,15 +847,13 @@ pub fn make_example(bank: &Bank, spec: &ExampleSpec, seed: u64) -> Example {
         if let Some(c) = bank.positives.choose(&mut rng) {
             // found by address so that the draw stays `choose`'s, and every example with it
             let k = bank.positives.iter().position(|p| std::ptr::eq(p, c)).unwrap_or_default();
-            let clip = perturb(c, &mut rng);
-            clips.push((true, k, recoloured(clip, spec.voice_eq, &mut rng)));
+            clips.push((true, k, perturb(c, &mut rng)));
         }
     }
     for _ in 0..n_neg {
         if !bank.negatives.is_empty() {
             let k = pick_negative(bank, &mut rng);
-            let clip = perturb(&bank.negatives[k], &mut rng);
-            clips.push((false, k, recoloured(clip, spec.voice_eq, &mut rng)));
+            clips.push((false, k, perturb(&bank.negatives[k], &mut rng)));
         }
     }
     let lens: Vec<usize> = clips.iter().map(|(_, _, c)| c.len()).collect();
@@ -932,54 +910,26 @@ pub fn spec_augment(x: &mut ndarray::Array2<f32>, seed: u64) {
 /// touching pitch or timing; resampling the clip (which training also does) moves all three
 /// together, so the two combined give voices that neither gives alone.
 pub fn vtlp(x: &mut ndarray::Array2<f32>, centres: &[f32], alpha: f32) {
-    if let Some(warp) = Vtlp::new(centres, alpha) {
-        let mut scratch = vec![0.0f32; x.ncols()];
-        for mut row in x.rows_mut() {
-            if let Some(r) = row.as_slice_mut() {
-                warp.apply(r, &mut scratch);
-            }
-        }
+    let bands = x.ncols();
+    if bands < 2 || centres.len() != bands || !(alpha.is_finite() && alpha > 0.0) {
+        return;
     }
-}
-
-/// [`vtlp`]'s interpolation worked out once for one factor, so a stream can warp frame by
-/// frame without redoing it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Vtlp {
-    /// For each output band: the lower input band and the weight of the one above it.
-    taps: Vec<(usize, f32)>,
-}
-
-impl Vtlp {
-    /// None where there is nothing to warp: fewer than two bands, centres that do not match
-    /// them, or a factor that is not a positive number.
-    pub fn new(centres: &[f32], alpha: f32) -> Option<Self> {
-        let bands = centres.len();
-        if bands < 2 || !(alpha.is_finite() && alpha > 0.0) {
-            return None;
-        }
-        let taps = centres
-            .iter()
-            .map(|&c| {
-                let f = c / alpha;
-                let hi = centres.partition_point(|&g| g < f).clamp(1, bands - 1);
-                let w = ((f - centres[hi - 1]) / (centres[hi] - centres[hi - 1])).clamp(0.0, 1.0);
-                (hi - 1, w)
-            })
-            .collect();
-        Some(Self { taps })
-    }
-
-    /// Warps one frame in place; `scratch` holds at least a frame. A frame of another width
-    /// is left as it is.
-    pub fn apply(&self, row: &mut [f32], scratch: &mut [f32]) {
-        if row.len() != self.taps.len() || scratch.len() < row.len() {
-            return;
-        }
-        for (out, &(lo, w)) in scratch.iter_mut().zip(&self.taps) {
+    // (lower band, weight of the upper one) for each output band
+    let taps: Vec<(usize, f32)> = centres
+        .iter()
+        .map(|&c| {
+            let f = c / alpha;
+            let hi = centres.partition_point(|&g| g < f).clamp(1, bands - 1);
+            let w = ((f - centres[hi - 1]) / (centres[hi] - centres[hi - 1])).clamp(0.0, 1.0);
+            (hi - 1, w)
+        })
+        .collect();
+    let mut warped = vec![0.0f32; bands];
+    for mut row in x.rows_mut() {
+        for (out, &(lo, w)) in warped.iter_mut().zip(&taps) {
             *out = row[lo] * (1.0 - w) + row[lo + 1] * w;
         }
-        row.copy_from_slice(&scratch[..row.len()]);
+        row.iter_mut().zip(&warped).for_each(|(r, &v)| *r = v);
     }
 }
 
@@ -1036,24 +986,6 @@ mod tests {
         let y = labels(&[16_000], 60, &spec, &net, 0.2);
         let ones: Vec<usize> = (0..60).filter(|&j| y[j] == 1.0).collect();
         assert_eq!(ones, (26..=38).collect::<Vec<_>>());
-    }
-
-    /// A word through a line of its own keeps its loudness (RMS within 1%) and changes
-    /// shape; at share 0 nothing is drawn, so examples made without the setting are what
-    /// they were, and at share 1 an example's words (here all of them) are recoloured.
-    #[test]
-    fn recoloured_words_keep_their_loudness() {
-        let clip: Vec<f32> = (0..8000).map(|i| (i as f32 * 0.3).sin() + 0.5 * (i as f32 * 2.1).sin()).collect();
-        let y = recoloured(clip.clone(), 1.0, &mut seeded_rng(3));
-        assert!((rms(&y) / rms(&clip) - 1.0).abs() < 0.01, "{} against {}", rms(&y), rms(&clip));
-        assert!(y.iter().zip(&clip).any(|(a, b)| (a - b).abs() > 0.05));
-        let (mut r1, mut r2) = (seeded_rng(3), seeded_rng(3));
-        assert_eq!(recoloured(clip.clone(), 0.0, &mut r1), clip);
-        assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "nothing drawn");
-        let b = bank();
-        let made = |voice_eq| make_example(&b, &ExampleSpec { voice_eq, ..ExampleSpec::default() }, 5);
-        assert!(!made(1.0).ends.is_empty() || !made(1.0).negatives.is_empty());
-        assert_ne!(made(1.0).samples, made(0.0).samples);
     }
 
     /// Each example names the bank clip behind every positive it placed, as it does for its

@@ -307,10 +307,10 @@ mod tests {
         // the same rule on the whole recording's frames
         let spec = SpectrogramConfig::default();
         let x = crate::dsp::resample(&a.samples, a.rate, data::SAMPLE_RATE).unwrap();
-        let frames = stream.frames_of(&run::heard_out(x)).unwrap();
+        let frames = verify_train::verifier_frames(&run::heard_out(x), &spec).unwrap();
         let hold = stream.verifier().config().hold_seconds(&spec);
         let whole = detect::checked_detections(&checked.trace, &det, hold, |c| {
-            Ok(stream.accept_in(&frames, verify_train::frame_at(c, &spec)))
+            Ok(stream.judge(verify::window(frames.view(), verify_train::frame_at(c, &spec), stream.verifier().config())))
         })
         .unwrap();
         assert_eq!(whole, checked.detections);

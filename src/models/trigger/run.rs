@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use super::data::{self, Acoustics, Bank, BankSpec, ExampleSpec, NegativeWords, SAMPLE_RATE};
 use super::detect::{Cascade, DetectorConfig, EARLY, LATE, checked_detections, detections, quantile, score};
-use super::verify::VerifierStream;
-use super::verify_train::frame_at;
+use super::verify::{VerifierStream, window};
+use super::verify_train::{frame_at, verifier_frames};
 use super::model::{Streamer, TriggerNet};
 use crate::dsp::mix::{mix_into, rms};
 use crate::dsp::{Spectrogram, SpectrogramConfig, read_audio, resample, write_wav};
@@ -307,12 +307,12 @@ pub fn parse_labels(path: &Path, text: &str) -> Result<Vec<LabelRow>, ModelError
 /// made before the trigger words were written down list the other words alone.
 pub const CONTENTS: &str = "contents.tsv";
 const CONTENTS_HEADER: &str = "file\tstart\tend\tword\tvoice";
+const CONTENTS_HEADER_NO_VOICE: &str = "file\tstart\tend\tword";
 /// `make-eval` writes times to the millisecond, in `labels.tsv` and here alike, so a trigger
 /// word's row ends where its label says, to within this.
 const TSV_TIME_STEP: f64 = 0.001;
-const CONTENTS_HEADER_NO_VOICE: &str = "file\tstart\tend\tword";
 
-/// A negative word spoken in an evaluation file, from `contents.tsv`.
+/// A word spoken in an evaluation file, from `contents.tsv`: the trigger word or another.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spoken {
     pub start: f64,
@@ -471,9 +471,6 @@ pub struct EvalReport {
     pub verifier_threshold: Option<f32>,
     /// How many verifiers' probabilities were averaged (0 for the detector alone).
     pub verifiers: usize,
-    /// The vocal-tract warps each verifier heard every candidate through (empty for the
-    /// detector alone).
-    pub verifier_warps: Vec<f32>,
     /// Every labelled word not found, in file order.
     pub missed: Vec<Spot>,
     /// Every false accept, in file order.
@@ -606,7 +603,6 @@ pub fn eval_dir(
         sensitivity: det.sensitivity,
         verifier_threshold: verifier.map(VerifierStream::threshold),
         verifiers: verifier.map_or(0, |v| v.members().len()),
-        verifier_warps: verifier.map_or_else(Vec::new, |v| v.warps().to_vec()),
         missed,
         false_accepts_at,
         false_accepts_by_cause: contents.as_ref().map(|_| tally_causes(causes, &said)),
@@ -622,9 +618,8 @@ pub fn eval_dir(
 /// there is one; each verdict is worked out once however many settings ask for it.
 struct Checked<'a> {
     verifier: Option<&'a VerifierStream>,
-    /// The verifier's frames of the whole recording, one array per warp (none without a
-    /// verifier).
-    frames: Vec<ndarray::Array2<f32>>,
+    /// The verifier's frames of the whole recording (empty without a verifier).
+    frames: ndarray::Array2<f32>,
     verdicts: std::collections::HashMap<usize, bool>,
 }
 
@@ -632,8 +627,8 @@ impl<'a> Checked<'a> {
     /// `heard`: the 16-kHz recording as the pipeline heard it, tail included.
     fn new(verifier: Option<&'a VerifierStream>, heard: &[f32]) -> Result<Self, ModelError> {
         let frames = match verifier {
-            Some(v) => v.frames_of(heard)?,
-            None => Vec::new(),
+            Some(_) => verifier_frames(heard, &SpectrogramConfig::default())?,
+            None => ndarray::Array2::zeros((0, 0)),
         };
         Ok(Self { verifier, frames, verdicts: Default::default() })
     }
@@ -644,7 +639,7 @@ impl<'a> Checked<'a> {
         let (frames, verdicts) = (&self.frames, &mut self.verdicts);
         checked_detections(trace, det, v.verifier().config().hold_seconds(&spec), |c| {
             let fired = frame_at(c, &spec);
-            Ok(*verdicts.entry(fired).or_insert_with(|| v.accept_in(frames, fired)))
+            Ok(*verdicts.entry(fired).or_insert_with(|| v.judge(window(frames.view(), fired, v.verifier().config()))))
         })
     }
 }

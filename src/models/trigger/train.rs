@@ -127,9 +127,6 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.example.loud_backgrounds) {
             return bad(format!("the share of loud backgrounds is a probability in 0..=1, got {}", self.example.loud_backgrounds));
         }
-        if !(0.0..=1.0).contains(&self.example.voice_eq) {
-            return bad(format!("the share of words through a line of their own is a probability in 0..=1, got {}", self.example.voice_eq));
-        }
         if !(self.example.seconds >= 2.0 && self.example.seconds <= 60.0) {
             return bad(format!("example length must be 2..=60 s, got {}", self.example.seconds));
         }

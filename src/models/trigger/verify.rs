@@ -17,11 +17,8 @@ use std::collections::HashMap;
 
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, Ix2, Ix3, s};
 
-use crate::dsp::SpectrogramConfig;
-use crate::dsp::pcen::{Pcen, PcenConfig, pcen};
-use crate::dsp::spectrogram::{mel_centres, spectrogram};
+use crate::dsp::pcen::{Pcen, PcenConfig};
 use crate::models::ModelError;
-use crate::models::trigger::data::Vtlp;
 use crate::nn::activation::sigmoid;
 use crate::nn::conv1d::Conv1dCache;
 use crate::nn::dense::DenseCache;
@@ -124,40 +121,22 @@ fn window_by<'a>(cfg: &VerifierConfig, bands: usize, fired: u64, row: impl Fn(u6
 
 /// The second look fed one log-mel frame at a time, as the live path and `detect` run it:
 /// its own PCEN smoother and a ring of the latest frames, enough for a window whose
-/// candidate fired up to 64 frames ago. Answering allocates one window per view, on the
-/// detector's thread, once per candidate.
+/// candidate fired up to 64 frames ago. Answering allocates one window, on the detector's
+/// thread, once per candidate.
 ///
 /// One verifier, or several trained differently whose probabilities are averaged: the
 /// shipped pair err on different words and voices, so their mean turns down more of the
-/// one's false accepts than it loses of the other's words (README). Each member can also
-/// hear every candidate through several vocal-tract warps ([`VerifierStream::with_warps`]),
-/// and the mean is then taken over every member and every warp.
+/// one's false accepts than it loses of the other's words (README).
 #[derive(Clone, Debug)]
 pub struct VerifierStream {
     /// Never empty; all read the same window and know the same word.
     members: Vec<Verifier<f32>>,
     threshold: f32,
-    /// The factors of `views`, in the same order; `[1.0]` unless set.
-    warps: Vec<f32>,
-    /// Never empty; one per warp.
-    views: Vec<View>,
+    pcen: Pcen,
+    /// [capacity, M]; frame i lives in row i % capacity.
+    ring: Array2<f32>,
     frames: u64,
 }
-
-/// The stream as one warp hears it: log-mel frames warped (or not), then PCEN, kept in a
-/// ring: [capacity, M], frame i in row i % capacity.
-#[derive(Clone, Debug)]
-struct View {
-    warp: Option<Vtlp>,
-    pcen: Pcen,
-    ring: Array2<f32>,
-    scratch: Vec<f32>,
-}
-
-/// Vocal-tract warps a stream may hear through: the factors the warped verifier trains on
-/// (0.88..1.12) and a little beyond, at most 8 of them.
-const WARP_RANGE: std::ops::RangeInclusive<f32> = 0.8..=1.25;
-const MAX_WARPS: usize = 8;
 
 impl VerifierStream {
     /// Keeps a candidate when the members' mean probability is at least `threshold`.
@@ -173,38 +152,9 @@ impl VerifierStream {
             };
             return Err(ModelError::Invalid(format!("the verifiers do not read alike: {} against {}", say(reads(first)), say(reads(odd)))));
         }
-        Self { members, threshold, warps: Vec::new(), views: Vec::new(), frames: 0 }.with_warps(&[1.0])
-    }
-
-    /// Hears every candidate through each of these vocal-tract warps (the factor of
-    /// [`data::vtlp`], applied to the log-mel frames before PCEN as training applies it) and
-    /// averages over all of them: a voice whose formants lie outside the training voices'
-    /// is then heard at several lengths of vocal tract, one of which may lie inside. `[1.0]`
-    /// hears the stream as it is. Starts the stream afresh.
-    pub fn with_warps(mut self, warps: &[f32]) -> Result<Self, ModelError> {
-        if warps.is_empty() || warps.len() > MAX_WARPS || warps.iter().any(|w| !WARP_RANGE.contains(w)) {
-            return Err(ModelError::Invalid(format!(
-                "verifier warps are 1 to {MAX_WARPS} factors in {}..={}, got {warps:?}",
-                WARP_RANGE.start(),
-                WARP_RANGE.end()
-            )));
-        }
-        let m = self.members[0].cfg.n_mels;
-        let centres = mel_centres(&SpectrogramConfig { n_mels: m, ..SpectrogramConfig::default() });
-        let capacity = self.members[0].cfg.frames() + 64;
-        self.views = warps
-            .iter()
-            .map(|&alpha| View {
-                // 1.0 reads every band where it is: no warp to run
-                warp: (alpha != 1.0).then(|| Vtlp::new(&centres, alpha)).flatten(),
-                pcen: Pcen::new(m, PcenConfig::default()),
-                ring: Array2::zeros((capacity, m)),
-                scratch: vec![0.0; m],
-            })
-            .collect();
-        self.warps = warps.to_vec();
-        self.frames = 0;
-        Ok(self)
+        let m = first.cfg.n_mels;
+        let ring = Array2::zeros((first.cfg.frames() + 64, m));
+        Ok(Self { pcen: Pcen::new(m, PcenConfig::default()), ring, frames: 0, members, threshold })
     }
 
     /// The first member: its window and word are every member's.
@@ -220,34 +170,23 @@ impl VerifierStream {
         self.threshold
     }
 
-    pub fn warps(&self) -> &[f32] {
-        &self.warps
-    }
-
     pub fn reset(&mut self) {
-        for v in &mut self.views {
-            v.pcen.reset();
-            v.ring.fill(0.0);
-        }
+        self.pcen.reset();
+        self.ring.fill(0.0);
         self.frames = 0;
     }
 
     /// One log-mel frame (the spectrogram's, before any PCEN); frames of another width are
     /// ignored, as the detector's streamer ignores them.
     pub fn push_frame(&mut self, frame: &[f32]) {
-        if frame.len() != self.views[0].ring.ncols() {
+        if frame.len() != self.ring.ncols() {
             return;
         }
-        for v in &mut self.views {
-            let slot = (self.frames % v.ring.nrows() as u64) as usize;
-            let mut row = v.ring.row_mut(slot);
-            if let Some(dst) = row.as_slice_mut() {
-                dst.copy_from_slice(frame);
-                if let Some(w) = &v.warp {
-                    w.apply(dst, &mut v.scratch);
-                }
-                v.pcen.process(dst);
-            }
+        let slot = (self.frames % self.ring.nrows() as u64) as usize;
+        let mut row = self.ring.row_mut(slot);
+        if let Some(dst) = row.as_slice_mut() {
+            dst.copy_from_slice(frame);
+            self.pcen.process(dst);
         }
         self.frames += 1;
     }
@@ -255,69 +194,23 @@ impl VerifierStream {
     /// Whether the window around frame `fired` holds the word; frames not heard yet, or
     /// already gone from the ring, count as silence.
     pub fn accept(&self, fired: u64) -> bool {
-        self.decide(self.probability(fired))
+        let cap = self.ring.nrows() as u64;
+        let heard = |i: u64| i < self.frames && i + cap >= self.frames;
+        self.judge(window_by(&self.verifier().cfg, self.ring.ncols(), fired, |i| heard(i).then(|| self.ring.row((i % cap) as usize))))
     }
 
-    /// The mean probability [`VerifierStream::accept`] compares with the threshold.
-    fn probability(&self, fired: u64) -> Option<f32> {
-        let cfg = &self.verifier().cfg;
-        let windows = self.views.iter().map(|v| {
-            let cap = v.ring.nrows() as u64;
-            let heard = |i: u64| i < self.frames && i + cap >= self.frames;
-            window_by(cfg, v.ring.ncols(), fired, |i| heard(i).then(|| v.ring.row((i % cap) as usize)))
-        });
-        self.mean_probability(windows)
-    }
-
-    /// What [`VerifierStream::accept`] reads, for a whole 16-kHz recording at once: the PCEN
-    /// frames [T, M] of each warp, in the order of [`VerifierStream::warps`].
-    pub fn frames_of(&self, samples: &[f32]) -> Result<Vec<Array2<f32>>, ModelError> {
-        let spec = SpectrogramConfig { n_mels: self.verifier().cfg.n_mels, ..SpectrogramConfig::default() };
-        let sg = spectrogram(samples, &spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
-        Ok(self
-            .views
-            .iter()
-            .map(|v| {
-                let mut x = sg.clone();
-                if let Some(w) = &v.warp {
-                    let mut scratch = vec![0.0; x.ncols()];
-                    for mut row in x.rows_mut() {
-                        if let Some(r) = row.as_slice_mut() {
-                            w.apply(r, &mut scratch);
-                        }
-                    }
-                }
-                pcen(x.view(), &PcenConfig::default())
-            })
-            .collect())
-    }
-
-    /// Whether the word is around frame `fired` of [`VerifierStream::frames_of`]'s frames.
-    pub fn accept_in(&self, frames: &[Array2<f32>], fired: usize) -> bool {
-        self.decide(self.probability_in(frames, fired))
-    }
-
-    fn probability_in(&self, frames: &[Array2<f32>], fired: usize) -> Option<f32> {
-        self.mean_probability(frames.iter().map(|f| window(f.view(), fired, &self.verifier().cfg)))
-    }
-
-    /// A window that could not be read keeps nothing.
-    fn decide(&self, p: Option<f32>) -> bool {
-        p.is_some_and(|p| p >= self.threshold)
-    }
-
-    /// The mean probability over every member and window [W, M] (one window per warp); None
-    /// when a window is of another shape or there is none.
-    fn mean_probability(&self, windows: impl Iterator<Item = Array2<f32>>) -> Option<f32> {
-        let (mut sum, mut n) = (0.0, 0usize);
-        for w in windows {
-            let x = w.insert_axis(Axis(0));
-            for v in &self.members {
-                sum += v.predict(x.view()).ok()?[0];
-                n += 1;
+    /// Whether one window [W, M] holds the word, by the members' mean probability (a window
+    /// of another shape does not).
+    pub fn judge(&self, w: Array2<f32>) -> bool {
+        let x = w.insert_axis(Axis(0));
+        let mut sum = 0.0;
+        for v in &self.members {
+            match v.predict(x.view()) {
+                Ok(p) => sum += p[0],
+                Err(_) => return false,
             }
         }
-        (n > 0).then(|| sum / n as f32)
+        sum / self.members.len() as f32 >= self.threshold
     }
 }
 
@@ -545,61 +438,6 @@ mod tests {
         let cfg = VerifierConfig { n_mels: 1, before: 3, after: 2, ..tiny() };
         assert_eq!(window(frames.view(), 1, &cfg).column(0).to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0]);
         assert_eq!(window(frames.view(), 4, &cfg).column(0).to_vec(), vec![3.0, 4.0, 5.0, 0.0, 0.0]);
-    }
-
-    /// A stream heard through warps 0.9 and 1.1 gives, frame by frame, the mean of what the
-    /// member says of each warp's window worked out by hand: the recording's log-mel frames
-    /// warped by [`data::vtlp`], then PCEN, then the window; the same as the whole
-    /// recording's frames give; and `[1.0]` is the stream heard as it is.
-    #[test]
-    fn warped_streams_average_each_warps_window() {
-        use crate::models::trigger::data::vtlp;
-        let cfg = VerifierConfig { n_mels: 8, ..tiny() };
-        let v = Verifier::<f32>::new(cfg.clone(), 3).unwrap();
-        let spec = SpectrogramConfig { n_mels: 8, ..SpectrogramConfig::default() };
-        let noise: Array1<f32> = randn(4000, 0.3, &mut seeded_rng(8));
-        let samples: Vec<f32> = noise.iter().enumerate().map(|(i, n)| n + (i as f32 * 0.05).sin()).collect();
-        let sg = spectrogram(&samples, &spec).unwrap();
-        let by_hand = |alpha: f32, fired: usize| {
-            let mut x = sg.clone();
-            vtlp(&mut x, &mel_centres(&spec), alpha);
-            let w = window(pcen(x.view(), &PcenConfig::default()).view(), fired, &cfg);
-            v.predict(w.insert_axis(Axis(0)).view()).unwrap()[0]
-        };
-        let mut warped = VerifierStream::new(vec![v.clone()], 0.5).unwrap().with_warps(&[0.9, 1.1]).unwrap();
-        let mut plain = VerifierStream::new(vec![v.clone()], 0.5).unwrap();
-        assert_eq!(plain.warps(), [1.0]);
-        let whole = warped.frames_of(&samples).unwrap();
-        assert_eq!(whole.len(), 2);
-        let mut worst = 0.0f32;
-        for (i, row) in sg.rows().into_iter().enumerate() {
-            warped.push_frame(row.as_slice().unwrap());
-            plain.push_frame(row.as_slice().unwrap());
-            if i < cfg.after {
-                continue;
-            }
-            let fired = i - cfg.after;
-            let want = (by_hand(0.9, fired) + by_hand(1.1, fired)) / 2.0;
-            let got = warped.probability(fired as u64).unwrap();
-            worst = worst.max((got - want).abs()).max((warped.probability_in(&whole, fired).unwrap() - want).abs());
-            assert!((plain.probability(fired as u64).unwrap() - by_hand(1.0, fired)).abs() < 1e-5);
-        }
-        assert!(worst < 1e-5, "{worst}");
-        // the two warps hear different frames: a test that could not tell them apart would
-        // prove nothing
-        let apart = whole[0].iter().zip(&whole[1]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(apart > 0.01, "{apart}");
-    }
-
-    #[test]
-    fn warps_out_of_range_are_refused() {
-        let v = Verifier::<f32>::new(tiny(), 0).unwrap();
-        let stream = || VerifierStream::new(vec![v.clone()], 0.5).unwrap();
-        for bad in [&[][..], &[0.5], &[1.3], &[f32::NAN], &[1.0; 9]] {
-            let err = stream().with_warps(bad).err().unwrap();
-            assert!(err.to_string().contains("verifier warps"), "{err}");
-        }
-        assert_eq!(stream().with_warps(&[0.8, 1.25]).unwrap().warps(), [0.8, 1.25]);
     }
 
     #[test]

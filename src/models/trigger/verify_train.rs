@@ -42,8 +42,13 @@ pub fn frame_at(t: f64, spec: &SpectrogramConfig) -> usize {
     (f + 1e-6).max(0.0).floor() as usize
 }
 
-/// PCEN frames [T, M] of a 16-kHz signal, what the verifier reads, with the log-mel frames
-/// warped and masked (as the detector's training does, drawn from `seed`) before PCEN.
+/// PCEN frames [T, M] of a 16-kHz signal: what the verifier reads.
+pub fn verifier_frames(samples: &[f32], spec: &SpectrogramConfig) -> Result<Array2<f32>, ModelError> {
+    augmented_frames(samples, spec, Augment::default(), 0)
+}
+
+/// [`verifier_frames`] with the log-mel frames warped and masked (as the detector's training
+/// does, drawn from `seed`) before PCEN.
 fn augmented_frames(samples: &[f32], spec: &SpectrogramConfig, augment: Augment, seed: u64) -> Result<Array2<f32>, ModelError> {
     let mut sg = spectrogram(samples, spec).map_err(|e| ModelError::Invalid(e.to_string()))?;
     if augment.vtlp {
