@@ -249,8 +249,8 @@ fn trigger_check_lists_what_sets_it_off() {
 /// `trigger new-word` trains a word as the panel does, on a schedule cut to one epoch of 16
 /// examples for the test: the verifier and the detector end up side by side in the words
 /// folder (none left in its staging folder), where the panel's Detector list finds the word
-/// with its second look, and the run ends with the check. A blank word or no epochs are
-/// refused before any synthesis.
+/// with its second look, and the run ends with the check. A blank word, no epochs or too
+/// many minimal pairs are refused before any synthesis.
 #[test]
 fn trigger_new_word_trains_saves_and_checks() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,4 +269,5 @@ fn trigger_new_word_trains_saves_and_checks() {
     assert!(staged.is_empty(), "{staged:?}");
     assert_clear_error(&["trigger", "new-word", " ", "--words", words_s, "--cache", cache_s], "1 to 100 characters");
     assert_clear_error(&["trigger", "new-word", "marvin", "--epochs", "0", "--words", words_s, "--cache", cache_s], "epochs must be 1..=10000");
+    assert_clear_error(&["trigger", "new-word", "marvin", "--minimal-pairs", "100001", "--words", words_s, "--cache", cache_s], "minimal pairs must be at most 100000");
 }

@@ -479,3 +479,21 @@ fn trigger_panel_trains_against_near_rhymes_when_asked() {
     harness.run_steps(2);
     assert_eq!(harness.state().train_config().negative_words, NegativeWords::All);
 }
+
+/// The minimal-pairs box: ticked, Train asks for the 600 pairs "jarvis" was measured with;
+/// unticked, none, as before.
+#[test]
+fn trigger_panel_trains_against_minimal_pairs_when_asked() {
+    use seqlab::gui::TriggerPanel;
+    use seqlab::models::trigger::train::NEW_WORD_MINIMAL_PAIRS;
+    let mut harness = panel_harness(TriggerPanel::new());
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_config().minimal_pairs, 0);
+    harness.get_by_label("Also train against close sound-alikes in the same voices").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_config().minimal_pairs, NEW_WORD_MINIMAL_PAIRS);
+    assert_eq!(NEW_WORD_MINIMAL_PAIRS, 600);
+    harness.get_by_label("Also train against close sound-alikes in the same voices").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_config().minimal_pairs, 0);
+}

@@ -28,7 +28,7 @@ use crate::models::trigger::check::{self, CheckSpec, Heard, WordCheck};
 use crate::models::trigger::data::NegativeWords;
 use crate::models::trigger::detect::DetectorConfig;
 use crate::models::trigger::model::TriggerNet;
-use crate::models::trigger::train::{self as ttrain, Event, TrainConfig};
+use crate::models::trigger::train::{self as ttrain, Event, NEW_WORD_MINIMAL_PAIRS, TrainConfig};
 use crate::models::trigger::verify_train::{self, WindowScore};
 use crate::models::trigger::{self, run};
 
@@ -159,6 +159,9 @@ pub struct TriggerPanel {
     train_error: Option<String>,
     /// Train against the word's own near-rhymes too (`train --own-near-rhymes`).
     own_near_rhymes: bool,
+    /// Train against close sound-alikes said in the positives' own voices too
+    /// ([`NEW_WORD_MINIMAL_PAIRS`] of them, `train --minimal-pairs`).
+    minimal_pairs: bool,
     /// What a check says and where its clips come from (shared data when it is there).
     check_spec: CheckSpec,
     checking: Option<Worker<CheckMsg>>,
@@ -226,6 +229,7 @@ impl TriggerPanel {
             train_log: Vec::new(),
             train_error: None,
             own_near_rhymes: false,
+            minimal_pairs: false,
             check_spec: CheckSpec {
                 speech_commands: shared_dir("../shared/data/speech/speech_commands_sample"),
                 backgrounds: shared_dir("../shared/data/speech/background_noise"),
@@ -594,7 +598,8 @@ impl TriggerPanel {
     }
 
     /// What Train would train now: the word in the box, the user's takes, the shared data
-    /// where it is, and the word's own near-rhymes among the negatives when ticked.
+    /// where it is, and the word's own near-rhymes and minimal pairs among the negatives when
+    /// ticked.
     pub fn train_config(&self) -> TrainConfig {
         TrainConfig {
             own_voice: (self.own_takes > 0).then(|| self.own_dir()),
@@ -602,6 +607,7 @@ impl TriggerPanel {
             speech_commands: self.check_spec.speech_commands.clone(),
             backgrounds: self.check_spec.backgrounds.clone(),
             negative_words: if self.own_near_rhymes { NegativeWords::Own } else { NegativeWords::All },
+            minimal_pairs: if self.minimal_pairs { NEW_WORD_MINIMAL_PAIRS } else { 0 },
             ..TrainConfig::default()
         }
     }
@@ -1049,6 +1055,10 @@ impl TriggerPanel {
         });
         ui.add_enabled(self.training.is_none(), egui::Checkbox::new(&mut self.own_near_rhymes, "Also train against words that sound like it"))
             .on_hover_text("a third of the other words become the word's own near-rhymes (computers, comuter, bomputer... for \"computer\"): it chimes on them far less, but may miss the word itself more often; the check shows both");
+        ui.add_enabled(self.training.is_none(), egui::Checkbox::new(&mut self.minimal_pairs, "Also train against close sound-alikes in the same voices"))
+            .on_hover_text(format!(
+                "each of the first {NEW_WORD_MINIMAL_PAIRS} sayings of the word is matched by a word a letter or three away (jorvis, jaris... for \"jarvis\") in the same voice, speed and pitch: measured on \"jarvis\", sound-alikes set it off 20 times in 160 instead of 117, and it found 89 of 100 sayings instead of 96"
+            ));
         ui.horizontal(|ui| {
             let idle = self.recording.is_none() && self.training.is_none() && self.live.is_none() && !self.word.trim().is_empty();
             let text = if self.recording.is_some() { "Recording... say the word".to_string() } else { format!("Record my voice ({TAKE_SECONDS:.0} s)") };
