@@ -1057,7 +1057,7 @@ impl TriggerPanel {
             .on_hover_text("a third of the other words become the word's own near-rhymes (computers, comuter, bomputer... for \"computer\"): it chimes on them far less, but may miss the word itself more often; the check shows both");
         ui.add_enabled(self.training.is_none(), egui::Checkbox::new(&mut self.minimal_pairs, "Also train against close sound-alikes in the same voices"))
             .on_hover_text(format!(
-                "each of the first {NEW_WORD_MINIMAL_PAIRS} sayings of the word is matched by a word a letter or three away (jorvis, jaris... for \"jarvis\") in the same voice, speed and pitch: measured on \"jarvis\", sound-alikes set it off 20 times in 160 instead of 117, and it found 89 of 100 sayings instead of 96"
+                "each of the first {NEW_WORD_MINIMAL_PAIRS} sayings of the word is matched by a word one to three letters off (jorvis, jaris... for \"jarvis\") in the same voice, speed and pitch: measured on \"jarvis\", sound-alikes set it off 20 times in 160 instead of 117, and it found 89 of 100 sayings instead of 96"
             ));
         ui.horizontal(|ui| {
             let idle = self.recording.is_none() && self.training.is_none() && self.live.is_none() && !self.word.trim().is_empty();
