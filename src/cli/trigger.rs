@@ -161,7 +161,7 @@ pub enum Action {
         #[arg(long)]
         vtlp: bool,
         /// Add this many espeak-ng voices that seqlab writes itself (random vocal tract,
-        /// formants, pitch, roughness, breath) to the training voices
+        /// formants, pitch, roughness, breath, and in half of them rhythm) to the training voices
         #[arg(long, default_value_t = 0)]
         made_voices: usize,
         /// A folder of your own recordings of the word (WAV or FLAC, any rate), added to the
