@@ -203,7 +203,7 @@ fn trigger_panel_second_look_by_default_and_only_for_its_word() {
         harness.state().file_detections().map(<[f64]>::to_vec).unwrap_or_default()
     }
     harness.run_steps(2);
-    assert_eq!((harness.state().sensitivity(), harness.state().detector_config().min_steps), (0.9, 1));
+    assert_eq!((harness.state().sensitivity(), harness.state().detector_config().min_steps), (0.7, 1));
     let checked = detect(&mut harness);
     harness.get_by_label("Second look").click();
     harness.run_steps(2);
@@ -304,7 +304,7 @@ fn trigger_panel_picks_a_saved_word() {
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("activate")), "the shipped word did not come back");
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("cannot use that word").is_none());
-    assert_eq!(harness.state().sensitivity(), 0.9, "behind the shipped pair");
+    assert_eq!(harness.state().sensitivity(), 0.7, "behind the shipped pair");
 
     pick(&mut harness, "hey-seqlab");
     assert!(step_until(&mut harness, Duration::from_secs(20), |h| h.state().detector_word() == Some("hey seqlab")), "the saved word was not loaded again");
@@ -453,7 +453,7 @@ fn trigger_panel_checks_which_words_set_it_off() {
     assert_eq!((r.word.as_str(), r.positives), ("activate", 6));
     assert_eq!(r.everyday.len(), 36);
     assert!(r.everyday.iter().chain(&r.sound_alikes).all(|h| h.said == 1 && h.fired <= 1), "{r:?}");
-    assert!(harness.query_by_label_contains("At sensitivity 0.90: found \"activate\"").is_some());
+    assert!(harness.query_by_label_contains("At sensitivity 0.70: found \"activate\"").is_some());
     assert!(harness.query_by_label("Check").is_some(), "ready for another check");
 
     let mut harness = panel_harness(TriggerPanel::new().with_model(TriggerNet::<f32>::new(TriggerConfig::small(), 1).unwrap()).with_check_spec(spec));

@@ -46,7 +46,7 @@ impl SourceArgs {
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
-    /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.9
+    /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.7
     /// behind two or more verifiers (the shipped pair), 0.05 behind one (a new word's), 0.5
     /// alone]
     #[arg(long)]
@@ -123,9 +123,9 @@ pub enum Features {
 
 #[derive(Subcommand)]
 pub enum Action {
-    /// Train a detector for a word on synthetic speech (the defaults reproduce the shipped
-    /// model; a new word gets the same 60-epoch schedule, about 8 min here), or with
-    /// --verifier its second look
+    /// Train a detector for a word on synthetic speech (the shipped one adds 300 made voices:
+    /// --made-voices 300 --positives 900 --negatives 1800; a new word gets the same 60-epoch
+    /// schedule without them, about 8 min here), or with --verifier its second look
     Train {
         #[arg(long, default_value = "activate")]
         word: String,

@@ -879,7 +879,7 @@ impl TriggerPanel {
         if ui.add(egui::Slider::new(&mut self.sensitivity, 0.01..=0.99).text("Sensitivity")).changed() {
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
         }
-        ui.small("The threshold is 1 - sensitivity. Alone the detector starts at 0.5 and needs 2 steps (80 ms) above it; behind the second look one step, at 0.9 behind the shipped pair of verifiers (they decide) and 0.05 behind the one verifier of a word trained here (a stricter filter in front of it). After a detection, 1 s of rest.");
+        ui.small("The threshold is 1 - sensitivity. Alone the detector starts at 0.5 and needs 2 steps (80 ms) above it; behind the second look one step, at 0.7 behind the shipped pair of verifiers (they decide) and 0.05 behind the one verifier of a word trained here (a stricter filter in front of it). After a detection, 1 s of rest.");
         ui.add_enabled_ui(self.live.is_none() && fits, |ui| {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.verify, "Second look").on_hover_text(
