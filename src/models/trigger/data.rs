@@ -232,8 +232,8 @@ pub fn made_voices(n: usize, seed: u64) -> Vec<Voice> {
 /// the eight stress levels' syllables lengthened by -30..300 ms (`stressAdd`), and in 3 of
 /// 10 its loudness redrawn (`stressAmp`). The rhythm is there because the held-out voice
 /// the detector missed most, Marco, is missed for its `stressAdd` alone: without that one
-/// line its words in noise are found 24 times in 24 instead of 11, and at a rate that makes
-/// them as long as Marco's they still are (README). The engine's 101 stock variants are a
+/// line its words in noise are found 24 times in 24 instead of 11, and still 23 when said
+/// slowly enough to last longer than Marco's (README). The engine's 101 stock variants are a
 /// few dozen hand-tuned tracts with a handful of rhythms; these are as many as training
 /// asks for.
 pub fn made_variant(seed: u64) -> String {
