@@ -248,17 +248,13 @@ pub fn made_variant(seed: u64) -> String {
         let _ = std::fmt::Write::write_fmt(&mut s, format_args!("formant {k} {freq} {} {}\n", rng.random_range(70..=130), rng.random_range(80..=160)));
     }
     let _ = std::fmt::Write::write_fmt(&mut s, format_args!("roughness {}\nflutter {}\n", rng.random_range(0..=4), rng.random_range(0..=20)));
-    if rng.random_bool(0.3) {
-        let b: Vec<String> = (0..8).map(|_| rng.random_range(0..=3).to_string()).collect();
-        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("breath {}\n", b.join(" ")));
-    }
-    if rng.random_bool(0.5) {
-        let add: Vec<String> = (0..8).map(|_| rng.random_range(-30..=300).to_string()).collect();
-        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("stressAdd {}\n", add.join(" ")));
-    }
-    if rng.random_bool(0.3) {
-        let amp: Vec<String> = (0..8).map(|_| rng.random_range(14..=40).to_string()).collect();
-        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("stressAmp {}\n", amp.join(" ")));
+    // Optional lines of eight values each (one per breath or stress level): (key, share of
+    // voices that have it, value range). Their order is the order the seed is drawn in.
+    for (key, share, values) in [("breath", 0.3, 0..=3), ("stressAdd", 0.5, -30..=300), ("stressAmp", 0.3, 14..=40)] {
+        if rng.random_bool(share) {
+            let v: Vec<String> = (0..8).map(|_| rng.random_range(values.clone()).to_string()).collect();
+            let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{key} {}\n", v.join(" ")));
+        }
     }
     s
 }
@@ -1316,7 +1312,7 @@ mod tests {
         for seed in 0..200 {
             let v = made_variant(seed);
             assert!(v.starts_with("language variant\n") && v.contains(&format!("name s2-{seed:08x}\n")), "{v}");
-            let nums = |key: &str| -> Vec<Vec<u32>> {
+            let nums = |key: &str| -> Vec<Vec<i32>> {
                 v.lines().filter(|l| l.starts_with(key)).map(|l| l.split_whitespace().skip(1).map(|n| n.parse().unwrap()).collect()).collect()
             };
             let formants = nums("formant");
@@ -1326,14 +1322,11 @@ mod tests {
             }
             let pitch = &nums("pitch")[0];
             assert!((60..=210).contains(&pitch[0]) && pitch[1] >= pitch[0] + 20, "{pitch:?}");
-            let signed = |key: &str| -> Vec<Vec<i32>> {
-                v.lines().filter(|l| l.starts_with(key)).map(|l| l.split_whitespace().skip(1).map(|n| n.parse().unwrap()).collect()).collect()
-            };
-            for add in signed("stressAdd") {
+            for add in nums("stressAdd") {
                 assert!(add.len() == 8 && add.iter().all(|a| (-30..=300).contains(a)), "{add:?}");
                 rhythms += 1;
             }
-            for amp in signed("stressAmp") {
+            for amp in nums("stressAmp") {
                 assert!(amp.len() == 8 && amp.iter().all(|a| (14..=40).contains(a)), "{amp:?}");
                 loudness += 1;
             }
