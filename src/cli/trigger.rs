@@ -46,14 +46,15 @@ impl SourceArgs {
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct DetectorArgs {
-    /// 0..1; the threshold on the network's probability is 1 - sensitivity [default: 0.7
-    /// behind two or more verifiers (the shipped pair), 0.05 behind one (a new word's), 0.5
-    /// alone]
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "0..1; the threshold on the network's probability is 1 - sensitivity [default: {} behind two or more verifiers (the shipped pair), {} behind one (a new word's), {} alone]",
+        DetectorConfig::behind(2).sensitivity, DetectorConfig::behind(1).sensitivity, DetectorConfig::behind(0).sensitivity
+    ))]
     sensitivity: Option<f32>,
-    /// Consecutive 40-ms output steps at or above the threshold needed to fire [default: 1
-    /// behind the second look, 2 alone]
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Consecutive 40-ms output steps at or above the threshold needed to fire [default: {} behind the second look, {} alone]",
+        DetectorConfig::behind(2).min_steps, DetectorConfig::behind(0).min_steps
+    ))]
     min_steps: Option<usize>,
     /// Seconds after a detection during which no other fires
     #[arg(long, default_value_t = DetectorConfig::default().refractory_s)]

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -879,7 +879,7 @@ impl TriggerPanel {
         if ui.add(egui::Slider::new(&mut self.sensitivity, 0.01..=0.99).text("Sensitivity")).changed() {
             self.shared_sensitivity.store(self.sensitivity.to_bits(), Ordering::Relaxed);
         }
-        ui.small("The threshold is 1 - sensitivity. Alone the detector starts at 0.5 and needs 2 steps (80 ms) above it; behind the second look one step, at 0.7 behind the shipped pair of verifiers (they decide) and 0.05 behind the one verifier of a word trained here (a stricter filter in front of it). After a detection, 1 s of rest.");
+        ui.small(SENSITIVITY_HINT.as_str());
         ui.add_enabled_ui(self.live.is_none() && fits, |ui| {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.verify, "Second look").on_hover_text(
@@ -1163,3 +1163,14 @@ impl Panel for TriggerPanel {
         self.train_ui(ui);
     }
 }
+
+/// The slider's explanation, its numbers read from [`DetectorConfig::behind`] so that the
+/// text follows the defaults; made once, not every frame.
+static SENSITIVITY_HINT: LazyLock<String> = LazyLock::new(|| {
+    let (alone, one, pair) = (DetectorConfig::behind(0), DetectorConfig::behind(1), DetectorConfig::behind(2));
+    let steps = |d: &DetectorConfig| if d.min_steps == 1 { "one step".to_string() } else { format!("{} steps ({} ms)", d.min_steps, d.min_steps * 40) };
+    format!(
+        "The threshold is 1 - sensitivity. Alone the detector starts at {} and needs {} above it; behind the second look {}, at {} behind the shipped pair of verifiers (they decide) and {} behind the one verifier of a word trained here (a stricter filter in front of it). After a detection, {} s of rest.",
+        alone.sensitivity, steps(&alone), steps(&pair), pair.sensitivity, one.sensitivity, alone.refractory_s
+    )
+});
